@@ -1,0 +1,51 @@
+/**
+ * `parallel`: a record of layers applied field by field to a record input.
+ *
+ * @since 0.1.0
+ */
+import type { Layer, InputOf, OutputOf } from '../core/layer.js';
+import { layer, subCtx } from '../core/layer.js';
+import { fold } from '../core/key.js';
+import type { Params } from '../core/params.js';
+import type { SpecOf } from '../core/spec.js';
+import { checkKeys } from './names.js';
+import { erase, type AnyLayer, type ParamsRecord } from './types.js';
+
+/**
+ * Input `{ k: I_k }`, output `{ k: O_k }`, params `{ k: P_k }`.
+ *
+ * @example
+ * const both = parallel({ image: patchEmbed(cfg), t: timeEmbed(cfg) })
+ * both.apply(p, { image, t }, c) // { image: tokens, t: embedding }
+ * @since 0.1.0
+ */
+export const parallel = <R extends { readonly [k: string]: AnyLayer }>(
+  layers: R,
+  name = 'parallel',
+): Layer<ParamsRecord<R>, { readonly [K in keyof R]: InputOf<R[K]> }, { readonly [K in keyof R]: OutputOf<R[K]> }> => {
+  type I = { readonly [K in keyof R]: InputOf<R[K]> };
+  type O = { readonly [K in keyof R]: OutputOf<R[K]> };
+  const keys = checkKeys(name, layers);
+  const children = keys.map((k) => [k, erase(layers[k]!)] as const);
+  return layer<ParamsRecord<R>, I, O>(
+    name,
+    (key, inSpec) => {
+      const params: Record<string, Params> = {};
+      const outSpec: Record<string, unknown> = {};
+      const specs = inSpec as unknown as Record<string, unknown>;
+      for (const [k, l] of children) {
+        const r = l.init(fold(key, k), specs[k]);
+        params[k] = r.params;
+        outSpec[k] = r.outSpec;
+      }
+      return { params: Object.freeze(params) as unknown as ParamsRecord<R>, outSpec: outSpec as SpecOf<O> };
+    },
+    (params, x, c) => {
+      const ps = params as unknown as Record<string, Params>;
+      const xs = x as unknown as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const [k, l] of children) out[k] = l.apply(ps[k]!, xs[k], subCtx(c, k));
+      return out as O;
+    },
+  );
+};

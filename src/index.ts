@@ -1,0 +1,53 @@
+/**
+ * tesserae: a composable, functional model-definition DSL on TensorFlow.js for self-supervised
+ * vision. This entry point is universal (Node and browsers); Node-only helpers (files, PNG
+ * writing to disk) live in `tesserae/node`, fast-check arbitraries in `tesserae/testing`.
+ *
+ * @packageDocumentation
+ */
+// core
+export * from './core/errors.js';
+export * as Check from './core/check.js';
+export * as Key from './core/key.js';
+export type { Key as PRNGKey } from './core/key.js';
+export * from './core/spec.js';
+export * from './core/params.js';
+export * from './core/layer.js';
+export * from './core/initializers.js';
+export { tf, type Tensor } from './core/tf.js';
+// combinators
+export * from './combinators/serial.js';
+export * from './combinators/stack.js';
+export * from './combinators/parallel.js';
+export * from './combinators/branch.js';
+export * from './combinators/residual.js';
+export * from './combinators/lift.js';
+export * from './combinators/stage.js';
+export type { AnyLayer, ParamsRecord, Merge, UnionToIntersection } from './combinators/types.js';
+// layers
+export * from './layers/ops.js';
+export * from './layers/dense.js';
+export * from './layers/layerNorm.js';
+export * from './layers/attention.js';
+export * from './layers/mlp.js';
+export * from './layers/posEmbed.js';
+export * from './layers/timeEmbed.js';
+// vision
+export * from './vision/patchify.js';
+export * from './vision/patchEmbed.js';
+export * from './vision/vitBlock.js';
+// corruption
+export * from './corruption/mask.js';
+export * from './corruption/schedule.js';
+export * from './corruption/noise.js';
+export * from './corruption/time.js';
+export * from './corruption/objective.js';
+export * from './corruption/corruption.js';
+// models
+export * from './models/methods.js';
+// data and images
+export * from './io/png.js';
+export * from './io/images.js';
+export * from './data/synthetic.js';
+// backends
+export * from './backends/index.js';

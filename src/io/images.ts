@@ -1,0 +1,73 @@
+/**
+ * Turning float images into 8-bit pictures and tiling them into grids.
+ *
+ * @since 0.1.0
+ */
+import { ShapeError } from '../core/errors.js';
+import type { Image8 } from './png.js';
+
+/**
+ * One float image [H, W, C] (C = 1 or 3, row-major) mapped to 8 bits, clipping to [lo, hi].
+ *
+ * @example
+ * toImage8(pixels, 32, 32, 3)
+ * @since 0.1.0
+ */
+export const toImage8 = (data: ArrayLike<number>, height: number, width: number, channels: number, lo = 0, hi = 1): Image8 => {
+  if (channels !== 1 && channels !== 3) throw new ShapeError('image channels', '1 or 3', [channels]);
+  if (data.length !== height * width * channels) throw new ShapeError('image data', `[${height}, ${width}, ${channels}]`, [data.length]);
+  const out = new Uint8Array(height * width * 3);
+  for (let i = 0; i < height * width; i++) {
+    for (let c = 0; c < 3; c++) {
+      const v = data[i * channels + (channels === 1 ? 0 : c)]!;
+      const u = Number.isFinite(v) ? (v - lo) / (hi - lo) : 0;
+      out[i * 3 + c] = Math.round(255 * Math.min(1, Math.max(0, u)));
+    }
+  }
+  return { width, height, channels: 3, data: out };
+};
+
+/**
+ * Tiles equal-sized RGB images into a grid (rows of cells), with `pad` pixels of `background`
+ * between cells and around the edge, each cell magnified `scale` times (nearest neighbour).
+ *
+ * @example
+ * tileImages([[a, b], [c, d]], { pad: 2, scale: 4 })
+ * @since 0.1.0
+ */
+export const tileImages = (
+  rows: readonly (readonly Image8[])[],
+  o: { readonly pad?: number; readonly scale?: number; readonly background?: readonly [number, number, number] } = {},
+): Image8 => {
+  const pad = o.pad ?? 2;
+  const scale = o.scale ?? 1;
+  const bg = o.background ?? [255, 255, 255];
+  const first = rows[0]?.[0];
+  if (!first) throw new ShapeError('image grid', 'at least one cell', [0]);
+  const ch = first.height * scale;
+  const cw = first.width * scale;
+  const nCols = Math.max(...rows.map((r) => r.length));
+  const width = pad + nCols * (cw + pad);
+  const height = pad + rows.length * (ch + pad);
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) data.set(bg, i * 3);
+  rows.forEach((row, r) =>
+    row.forEach((cell, c) => {
+      if (cell.width !== first.width || cell.height !== first.height || cell.channels !== 3) {
+        throw new ShapeError(`image grid cell (${r}, ${c})`, `[${first.height}, ${first.width}, 3]`, [
+          cell.height,
+          cell.width,
+          cell.channels,
+        ]);
+      }
+      const y0 = pad + r * (ch + pad);
+      const x0 = pad + c * (cw + pad);
+      for (let y = 0; y < ch; y++)
+        for (let x = 0; x < cw; x++) {
+          const s = (Math.floor(y / scale) * cell.width + Math.floor(x / scale)) * 3;
+          data.set(cell.data.subarray(s, s + 3), ((y0 + y) * width + x0 + x) * 3);
+        }
+    }),
+  );
+  return { width, height, channels: 3, data };
+};

@@ -1,0 +1,99 @@
+/**
+ * fast-check arbitraries for the corruption algebra, for property-testing schedules, masks
+ * and your own variants. Import from `tesserae/testing`.
+ *
+ * @example
+ * import fc from 'fast-check'
+ * import { arbSchedule } from 'tesserae/testing'
+ * fc.assert(fc.property(arbSchedule(), (s) => tableOf(s).alphaBar[0] === 1))
+ * @since 0.1.0
+ */
+import fc from 'fast-check';
+import { key, type Key } from '../core/key.js';
+import { Mask } from '../corruption/mask.js';
+import { Schedule } from '../corruption/schedule.js';
+import { Time } from '../corruption/time.js';
+import { patches, type Patching } from '../vision/patchify.js';
+
+/**
+ * Keys from random seeds.
+ *
+ * @since 0.1.0
+ */
+export const arbKey = (): fc.Arbitrary<Key> => fc.integer({ min: 0, max: 2 ** 31 - 1 }).map(key);
+
+/**
+ * Image geometry: a patching and an image shape that it divides, kept small.
+ *
+ * @since 0.1.0
+ */
+export const arbImageGeometry = (
+  o: { readonly maxPatch?: number; readonly maxGrid?: number; readonly maxChannels?: number } = {},
+): fc.Arbitrary<{ readonly patching: Patching; readonly height: number; readonly width: number; readonly channels: number }> =>
+  fc
+    .record({
+      p: fc.integer({ min: 1, max: o.maxPatch ?? 4 }),
+      gh: fc.integer({ min: 1, max: o.maxGrid ?? 4 }),
+      gw: fc.integer({ min: 1, max: o.maxGrid ?? 4 }),
+      c: fc.integer({ min: 1, max: o.maxChannels ?? 3 }),
+    })
+    .map(({ p, gh, gw, c }) => ({ patching: patches(p), height: gh * p, width: gw * p, channels: c }));
+
+/**
+ * Mask ratios in [0, 1).
+ *
+ * @since 0.1.0
+ */
+export const arbRatio = (): fc.Arbitrary<number> => fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
+
+/**
+ * Random masks.
+ *
+ * @since 0.1.0
+ */
+export const arbRandomMask = (): fc.Arbitrary<Mask> => arbRatio().map(Mask.random);
+
+/**
+ * Masks of every kind valid on a rows x cols grid.
+ *
+ * @since 0.1.0
+ */
+export const arbMask = (rows: number, cols: number): fc.Arbitrary<Mask> =>
+  fc.oneof(
+    fc.constant(Mask.none()),
+    arbRatio().map(Mask.random),
+    arbRatio().map(Mask.center),
+    fc
+      .record({ top: fc.nat(rows - 1), left: fc.nat(cols - 1) })
+      .chain(({ top, left }) =>
+        fc.record({ top: fc.constant(top), left: fc.constant(left), height: fc.nat(rows - top), width: fc.nat(cols - left) }),
+      )
+      .map(Mask.block),
+    fc.uniqueArray(fc.nat(rows * cols - 1), { maxLength: rows * cols }).map(Mask.explicit),
+  );
+
+/**
+ * Noise schedules of both kinds with random parameters (T up to `maxSteps`).
+ *
+ * @since 0.1.0
+ */
+export const arbSchedule = (o: { readonly maxSteps?: number } = {}): fc.Arbitrary<Schedule> => {
+  const steps = fc.integer({ min: 1, max: o.maxSteps ?? 1000 });
+  const rho = fc.double({ min: 0.25, max: 4, noNaN: true });
+  return fc.oneof(
+    fc
+      .record({ steps, s: fc.double({ min: 0, max: 0.1, noNaN: true }), maxBeta: fc.double({ min: 0.5, max: 0.999, noNaN: true }), rho })
+      .map((r) => Schedule.cosine(r)),
+    fc
+      .record({ steps, a: fc.double({ min: 1e-5, max: 0.05, noNaN: true }), b: fc.double({ min: 1e-5, max: 0.05, noNaN: true }), rho })
+      .map(({ steps: st, a, b, rho: r }) => Schedule.linear({ steps: st, betaStart: Math.min(a, b), betaEnd: Math.max(a, b), rho: r })),
+  );
+};
+
+/**
+ * Timestep choices valid for a schedule of `steps` steps (never zero).
+ *
+ * @since 0.1.0
+ */
+export const arbNoisedTime = (steps: number): fc.Arbitrary<Time> =>
+  fc.oneof(fc.constant(Time.uniform()), fc.integer({ min: 1, max: steps }).map(Time.fixed));
