@@ -4,12 +4,10 @@
  * @since 0.1.0
  */
 import type { Layer, InputOf, OutputOf } from '../core/layer.js';
-import { layer, subCtx } from '../core/layer.js';
-import { fold } from '../core/key.js';
-import type { Params } from '../core/params.js';
+import { layer } from '../core/layer.js';
 import type { SpecOf } from '../core/spec.js';
 import { checkKeys } from './names.js';
-import { erase, type AnyLayer, type ParamsRecord, type UnionToIntersection } from './types.js';
+import { applyEach, erase, initEach, type AnyLayer, type ParamsRecord, type UnionToIntersection } from './types.js';
 
 /**
  * Input `I` (what every branch accepts), output `{ k: O_k }`, params `{ k: P_k }`.
@@ -30,20 +28,9 @@ export const branch = <R extends { readonly [k: string]: AnyLayer }>(
   return layer<ParamsRecord<R>, I, O>(
     name,
     (key, inSpec) => {
-      const params: Record<string, Params> = {};
-      const outSpec: Record<string, unknown> = {};
-      for (const [k, l] of children) {
-        const r = l.init(fold(key, k), inSpec);
-        params[k] = r.params;
-        outSpec[k] = r.outSpec;
-      }
-      return { params: Object.freeze(params) as unknown as ParamsRecord<R>, outSpec: outSpec as SpecOf<O> };
+      const r = initEach(children, key, () => inSpec);
+      return { params: r.params as unknown as ParamsRecord<R>, outSpec: r.outSpec as SpecOf<O> };
     },
-    (params, x, c) => {
-      const ps = params as unknown as Record<string, Params>;
-      const out: Record<string, unknown> = {};
-      for (const [k, l] of children) out[k] = l.apply(ps[k]!, x, subCtx(c, k));
-      return out as O;
-    },
+    (params, x, c) => applyEach(children, params, c, () => x) as O,
   );
 };

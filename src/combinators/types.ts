@@ -3,8 +3,8 @@
  *
  * @since 0.1.0
  */
-import type { Ctx } from '../core/layer.js';
-import type { Key } from '../core/key.js';
+import { subCtx, type Ctx } from '../core/layer.js';
+import { fold, type Key } from '../core/key.js';
 import type { Params } from '../core/params.js';
 
 /**
@@ -38,3 +38,35 @@ export type ErasedLayer = {
   readonly apply: (params: Params, x: unknown, ctx: Ctx) => unknown;
 };
 export const erase = (l: AnyLayer): ErasedLayer => l as unknown as ErasedLayer;
+
+/**
+ * Initialises each named child with its own folded key and input spec; returns the record of
+ * params and the record of output specs (shared by `parallel` and `branch`).
+ */
+export const initEach = (
+  children: readonly (readonly [string, ErasedLayer])[],
+  key: Key,
+  inSpecOf: (name: string) => unknown,
+): { params: { readonly [k: string]: Params }; outSpec: Record<string, unknown> } => {
+  const params: Record<string, Params> = {};
+  const outSpec: Record<string, unknown> = {};
+  for (const [k, l] of children) {
+    const r = l.init(fold(key, k), inSpecOf(k));
+    params[k] = r.params;
+    outSpec[k] = r.outSpec;
+  }
+  return { params: Object.freeze(params), outSpec };
+};
+
+/** Applies each named child to its own input with its own sub-context; returns the record of outputs. */
+export const applyEach = (
+  children: readonly (readonly [string, ErasedLayer])[],
+  params: unknown,
+  c: Ctx,
+  inputOf: (name: string) => unknown,
+): Record<string, unknown> => {
+  const ps = params as Record<string, Params>;
+  const out: Record<string, unknown> = {};
+  for (const [k, l] of children) out[k] = l.apply(ps[k]!, inputOf(k), subCtx(c, k));
+  return out;
+};

@@ -27,10 +27,14 @@ export const attend = (q: Tensor, k: Tensor, v: Tensor): Tensor =>
     return tf.matMul(tf.softmax(scores), v);
   });
 
-/** [B, N, H*d] -> [B, H, N, d] */
-const splitHeads = (x: Tensor, heads: number): Tensor => {
-  const [b, n, w] = x.shape as [number, number, number];
-  return tf.transpose(tf.reshape(x, [b, n, heads, w / heads]), [0, 2, 1, 3]);
+/**
+ * A fused projection [B, N, parts * H * d] split into `parts` tensors [B, H, N, d]; the columns
+ * are ordered (part, head, channel), the reference ViT layout of qkv.
+ */
+const splitFused = (y: Tensor, parts: number, heads: number): Tensor[] => {
+  const [b, n, w] = y.shape as [number, number, number];
+  // [B, N, parts * D] -> [B, N, parts, H, d] -> [parts, B, H, N, d]
+  return tf.unstack(tf.transpose(tf.reshape(y, [b, n, parts, heads, w / parts / heads]), [2, 0, 3, 1, 4]), 0);
 };
 
 /** [B, H, N, d] -> [B, N, H*d] */
@@ -80,11 +84,7 @@ export const selfAttention = (cfg: AttentionConfig, name = 'selfAttention'): Lay
     },
     (p, x) => {
       if (x.rank !== 3 || x.shape[2] !== width) throw new ShapeError(`${name} input`, `[B, N, ${width}]`, x.shape);
-      const [b, n] = x.shape as [number, number, number];
-      const d = width / heads;
-      // [B, N, 3D] -> [B, N, 3, H, d] -> [3, B, H, N, d]
-      const qkv = tf.transpose(tf.reshape(applyDense(p.qkv, x), [b, n, 3, heads, d]), [2, 0, 3, 1, 4]);
-      const [q, k, v] = tf.unstack(qkv, 0) as [Tensor, Tensor, Tensor];
+      const [q, k, v] = splitFused(applyDense(p.qkv, x), 3, heads) as [Tensor, Tensor, Tensor];
       return applyDense(p.proj, mergeHeads(attend(q, k, v)));
     },
   );
@@ -123,11 +123,8 @@ export const crossAttention = (cfg: AttentionConfig, name = 'crossAttention'): L
       if (x.rank !== 3 || x.shape[2] !== width) throw new ShapeError(`${name} x`, `[B, Nq, ${width}]`, x.shape);
       if (memory.rank !== 3 || memory.shape[0] !== x.shape[0])
         throw new ShapeError(`${name} memory`, `[${x.shape[0]}, Nk, Dm]`, memory.shape);
-      const [b, m] = memory.shape as [number, number, number];
-      const d = width / heads;
-      const q = splitHeads(applyDense(p.q, x), heads);
-      const kv = tf.transpose(tf.reshape(applyDense(p.kv, memory), [b, m, 2, heads, d]), [2, 0, 3, 1, 4]);
-      const [k, v] = tf.unstack(kv, 0) as [Tensor, Tensor];
+      const [q] = splitFused(applyDense(p.q, x), 1, heads) as [Tensor];
+      const [k, v] = splitFused(applyDense(p.kv, memory), 2, heads) as [Tensor, Tensor];
       return applyDense(p.proj, mergeHeads(attend(q, k, v)));
     },
   );
