@@ -36,6 +36,8 @@ export * from './layers/timeEmbed.js';
 export * from './vision/patchify.js';
 export * from './vision/patchEmbed.js';
 export * from './vision/vitBlock.js';
+export * from './vision/tokens.js';
+export * from './vision/vit.js';
 // corruption
 export * from './corruption/mask.js';
 export * from './corruption/schedule.js';
@@ -45,8 +47,21 @@ export * from './corruption/objective.js';
 export * from './corruption/corruption.js';
 // models
 export * from './models/methods.js';
+export * from './models/model.js';
+export * from './train/optimizer.js';
+export * from './train/schedule.js';
+export * from './train/step.js';
+export * from './train/trainer.js';
+export * from './train/checkpoint.js';
+export * from './eval/reconstruction.js';
+export * from './data/batches.js';
+export * from './models/mae.js';
+export * from './models/maeReference.js';
 // data and images
 export * from './io/png.js';
+export * from './io/pngDecode.js';
+export * from './io/npy.js';
+export * from './io/safetensors.js';
 export * from './io/images.js';
 export * from './data/synthetic.js';
 // backends

@@ -17,10 +17,16 @@ import { ConfigError } from '../core/errors.js';
 import type { Layer } from '../core/layer.js';
 import { layer, subCtx } from '../core/layer.js';
 import { fold } from '../core/key.js';
-import { noParams, type NoParams, type Params } from '../core/params.js';
+import type { NoParams, Params } from '../core/params.js';
 import type { SpecOf, TensorSpec } from '../core/spec.js';
 import type { Tensor } from '../core/tf.js';
 import type { Merge } from './types.js';
+
+/**
+ * The params of an empty pipeline: a record with no keys, which intersects cleanly with the
+ * stages' entries (unlike {@link NoParams}, whose `never` index signature would not).
+ */
+export type EmptyParams = Readonly<Record<never, never>>;
 
 /** Record-shaped params of a pipeline: one entry per stage name. */
 export type StageParams = { readonly [k: string]: Params };
@@ -35,10 +41,10 @@ type Tagged = { readonly [STAGES]?: readonly string[] };
  * start<{ image: Tensor; label: Tensor }>()
  * @since 0.1.0
  */
-export const start = <In extends object>(): Layer<NoParams, In, In> => {
-  const l = layer<NoParams, In, In>(
+export const start = <In extends object>(): Layer<EmptyParams, In, In> => {
+  const l = layer<EmptyParams, In, In>(
     'start',
-    (_key, inSpec) => ({ params: noParams, outSpec: inSpec }),
+    (_key, inSpec) => ({ params: {} as EmptyParams, outSpec: inSpec }),
     (_p, x) => x,
   );
   return Object.assign(l, { [STAGES]: [] as readonly string[] });

@@ -205,6 +205,22 @@ export interface Corrupted {
 }
 
 /**
+ * Options of {@link corruptPatches}.
+ *
+ * @since 0.1.0
+ */
+export interface CorruptOptions {
+  /** The group's name (default 'main'). */
+  readonly name?: string;
+  /** The batch rows of this group (default 0..n-1). */
+  readonly rows?: Int32Array;
+  /** The whole batch size, for the group weight (default n). */
+  readonly batch?: number;
+  /** A mask drawn beforehand (for example from given noise with {@link maskFromNoise}); default: drawn from the branch's mask. */
+  readonly draw?: MaskDraw;
+}
+
+/**
  * Corrupts one group of clean patches x0 [n, L, P] with a branch. Keys: the mask, the time and
  * the noise each get their own key split from `key`.
  *
@@ -212,21 +228,15 @@ export interface Corrupted {
  * corruptPatches(b, key(0), grid, x0)
  * @since 0.1.0
  */
-export const corruptPatches = (
-  b: Branch,
-  key: Key,
-  grid: Grid,
-  x0: Tensor,
-  name = 'main',
-  rows?: Int32Array,
-  batch?: number,
-): Corrupted => {
+export const corruptPatches = (b: Branch, key: Key, grid: Grid, x0: Tensor, o: CorruptOptions = {}): Corrupted => {
   if (x0.rank !== 3 || x0.shape[1] !== grid.tokens || x0.shape[2] !== grid.patchDim) {
     throw new ShapeError('patches', `[n, ${grid.tokens}, ${grid.patchDim}]`, x0.shape);
   }
   const n = x0.shape[0]!;
   const [km, kt, ke] = split(key, 3) as [Key, Key, Key];
-  const draw = drawMask(b.mask, km, n, grid);
+  const draw = o.draw ?? drawMask(b.mask, km, n, grid);
+  if (draw.batch !== n || draw.length !== grid.tokens)
+    throw new ShapeError('mask draw', `[${n}, ${grid.tokens}]`, [draw.batch, draw.length]);
   const steps = b.noise.placement === 'none' ? 0 : b.noise.schedule.steps;
   const tHost = sampleTime(b.time, kt, n, steps);
   // Only tensors cross the tidy boundary (tidy walks typed arrays element by element).
@@ -238,10 +248,10 @@ export const corruptPatches = (
     return eps === null ? { ...m, xt, t } : { ...m, xt, t, eps };
   });
   return {
-    name,
+    name: o.name ?? 'main',
     branch: b,
-    rows: rows ?? Int32Array.from({ length: n }, (_, i) => i),
-    weight: n / (batch ?? n),
+    rows: o.rows ?? Int32Array.from({ length: n }, (_, i) => i),
+    weight: n / (o.batch ?? n),
     grid,
     keep: draw.keep,
     x0,
@@ -278,7 +288,7 @@ export const corrupt = (c: Corruption, key: Key, images: Tensor): Corrupted[] =>
       const rows = Int32Array.from(assignment.keys()).filter((r) => assignment[r] === i);
       if (rows.length === 0) return;
       const x0 = rows.length === batch ? all : tf.tidy(() => tf.gather(all, tf.tensor1d(rows, 'int32')));
-      groups.push(corruptPatches(wb.branch, fold(key, wb.name), grid, x0, wb.name, rows, batch));
+      groups.push(corruptPatches(wb.branch, fold(key, wb.name), grid, x0, { name: wb.name, rows, batch }));
     });
   } finally {
     if (!groups.some((g) => g.x0 === all)) all.dispose();

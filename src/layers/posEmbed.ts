@@ -75,23 +75,44 @@ export const sincos2d = (gridH: number, gridW: number, dim: number): Float32Arra
 };
 
 /**
- * Adds the fixed 2D sin-cos embedding to tokens [B, gridH * gridW, D]. No params: the table is
- * a constant.
+ * Adds the fixed 2D sin-cos embedding to tokens [B, prefix + gridH * gridW, D]. The first
+ * `prefix` tokens (CLS and the like) get zeros, as in the reference MAE. No params: the table
+ * is a constant.
  *
  * @example
- * const pos = sincosPosEmbed([8, 8])
+ * const pos = sincosPosEmbed([8, 8], { prefix: 1 })
  * @since 0.1.0
  */
-export const sincosPosEmbed = (grid: readonly [number, number], name = 'sincosPosEmbed'): Layer<NoParams, Tensor, Tensor> => {
+export const sincosPosEmbed = (
+  grid: readonly [number, number],
+  options: { readonly prefix?: number } = {},
+  name = 'sincosPosEmbed',
+): Layer<NoParams, Tensor, Tensor> => {
   const [gh, gw] = grid;
+  const prefix = options.prefix ?? 0;
+  if (!Number.isInteger(prefix) || prefix < 0) throw new ConfigError(`${name}.prefix`, prefix, 'must be a non-negative integer');
+  const n = prefix + gh * gw;
   return layer<NoParams, Tensor, Tensor>(
     name,
     (_key, inSpec) => {
-      const s = expectRank(`${name} input`, inSpec, 3, [null, gh * gw, null]);
+      const s = expectRank(`${name} input`, inSpec, 3, [null, n, null]);
       sincos2d(gh, gw, s[2]!);
       return { params: noParams, outSpec: inSpec };
     },
-    (_p, x) => tf.add(x, tf.tensor(sincos2d(gh, gw, x.shape[2]!), [1, gh * gw, x.shape[2]!])),
+    (_p, x) => {
+      const d = x.shape[2]!;
+      const table = tf.tensor(sincos2d(gh, gw, d), [1, gh * gw, d]);
+      return tf.add(
+        x,
+        prefix === 0
+          ? table
+          : tf.pad(table, [
+              [0, 0],
+              [prefix, 0],
+              [0, 0],
+            ]),
+      );
+    },
   );
 };
 

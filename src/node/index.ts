@@ -4,3 +4,7 @@
  * @since 0.1.0
  */
 export * from './files.js';
+export * from './tensorFiles.js';
+export * from './loaders.js';
+export * from './checkpoint.js';
+export * from './datasets.js';

@@ -1,0 +1,451 @@
+/**
+ * NumPy `.npy` files in plain TypeScript (no Node APIs): a strict reader for format versions 1.0,
+ * 2.0 and 3.0 and a writer whose output is byte-identical to `np.save` for C-order arrays.
+ *
+ * The header is parsed by a small Python-literal parser (never `eval`). Big-endian data and
+ * `fortran_order: True` are converted to host order and C order. Every malformed input throws a
+ * {@link FormatError}; nothing is allocated before the shape has been checked against the bytes
+ * that are actually present.
+ *
+ * @since 0.1.0
+ */
+import { ConfigError, FormatError } from '../core/errors.js';
+
+/** In-memory representation of each dtype: float16 widens to float32, int64 narrows (checked) to int32. */
+interface NpyDataMap {
+  float16: Float32Array;
+  float32: Float32Array;
+  float64: Float64Array;
+  int8: Int8Array;
+  int16: Int16Array;
+  int32: Int32Array;
+  int64: Int32Array;
+  uint8: Uint8Array;
+  uint16: Uint16Array;
+  uint32: Uint32Array;
+  bool: Uint8Array;
+}
+
+/**
+ * A dtype `.npy` files may hold here, named as NumPy names it.
+ *
+ * @example
+ * const d: NpyDType = 'float32'
+ * @since 0.1.0
+ */
+export type NpyDType = keyof NpyDataMap;
+
+/**
+ * An array read from a `.npy` file: `dtype` is the file's dtype, `data` its values in C order.
+ * `float16` data comes as a Float32Array, `int64` as an Int32Array (only if every value fits),
+ * `bool` as a Uint8Array of 0/1.
+ *
+ * @example
+ * const { dtype, shape, data } = readNpy(bytes, 'x.npy')
+ * @since 0.1.0
+ */
+export type NpyArray = {
+  [D in NpyDType]: { readonly dtype: D; readonly shape: readonly number[]; readonly data: NpyDataMap[D] };
+}[NpyDType];
+
+/**
+ * What {@link writeNpy} accepts: `dtype` defaults to the natural dtype of `data`; it may also be
+ * `'float16'` (Float32Array, rounded to nearest even), `'int64'` (Int32Array) or `'bool'` (Uint8Array of 0/1).
+ *
+ * @example
+ * const a: NpyInput = { shape: [2, 3], data: new Float32Array(6) }
+ * @since 0.1.0
+ */
+export interface NpyInput {
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
+  readonly dtype?: NpyDType;
+}
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+/** NumPy's NPY_MAXDIMS (2.x). */
+const MAX_DIMS = 64;
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** dtype by kind + itemsize of a `descr` such as `<f4`. */
+const DTYPES: Record<string, NpyDType> = {
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  i1: 'int8',
+  i2: 'int16',
+  i4: 'int32',
+  i8: 'int64',
+  u1: 'uint8',
+  u2: 'uint16',
+  u4: 'uint32',
+  b1: 'bool',
+};
+const DESCR: Record<NpyDType, string> = Object.fromEntries(
+  Object.entries(DTYPES).map(([k, d]) => [d, `${k.endsWith('1') ? '|' : '<'}${k}`]),
+) as Record<NpyDType, string>;
+
+/** Typed array of each dtype whose bytes are used as they are. */
+const VIEWS = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+} as const;
+
+// ---------------------------------------------------------------- Python literal parser
+
+interface PyTuple {
+  readonly tuple: readonly PyValue[];
+}
+type PyValue = string | bigint | number | boolean | null | PyTuple | PyValue[] | Map<string, PyValue>;
+
+const isTuple = (v: PyValue): v is PyTuple => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Map);
+
+const pyRepr = (v: PyValue): string => {
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === null) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'bigint' || typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  if (v instanceof Map) return `{${[...v].map(([k, x]) => `'${k}': ${pyRepr(x)}`).join(', ')}}`;
+  return v.tuple.length === 1 ? `(${pyRepr(v.tuple[0]!)},)` : `(${v.tuple.map(pyRepr).join(', ')})`;
+};
+
+/** Parses the header's Python literal: dicts, tuples, lists, strings, integers, floats, True/False/None. */
+const parseLiteral = (text: string, file: string): PyValue => {
+  let i = 0;
+  const fail = (what: string): never => {
+    throw new FormatError(file, `unparsable header: ${what} at character ${i} (near ${JSON.stringify(text.slice(i, i + 24))})`);
+  };
+  const ws = (): void => {
+    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+  };
+  const seq = (close: string, item: () => void): { n: number; trailing: boolean } => {
+    i++;
+    let n = 0;
+    let comma = true;
+    for (;;) {
+      ws();
+      if (text[i] === close) {
+        i++;
+        return { n, trailing: n > 0 && comma };
+      }
+      if (!comma) fail(`expected ',' or '${close}'`);
+      item();
+      n++;
+      ws();
+      comma = text[i] === ',';
+      if (comma) i++;
+    }
+  };
+  const value = (depth: number): PyValue => {
+    if (depth > 16) fail('nesting too deep');
+    ws();
+    const c = text[i];
+    if (c === undefined) return fail('unexpected end');
+    if (c === "'" || c === '"') {
+      let s = '';
+      for (i++; text[i] !== c; i++) {
+        if (i >= text.length) fail('unterminated string');
+        if (text[i] === '\\') i++;
+        s += text[i] ?? '';
+      }
+      i++;
+      return s;
+    }
+    if (c === '{') {
+      const dict = new Map<string, PyValue>();
+      seq('}', () => {
+        const k = value(depth + 1);
+        if (typeof k !== 'string') fail('dictionary keys must be strings');
+        if (dict.has(k as string)) fail(`duplicate key '${String(k)}'`);
+        ws();
+        if (text[i] !== ':') fail("expected ':'");
+        i++;
+        dict.set(k as string, value(depth + 1));
+      });
+      return dict;
+    }
+    if (c === '(' || c === '[') {
+      const items: PyValue[] = [];
+      const { n, trailing } = seq(c === '(' ? ')' : ']', () => void items.push(value(depth + 1)));
+      if (c === '[') return items;
+      return n === 1 && !trailing ? items[0]! : { tuple: items };
+    }
+    const m = /^(-?\d+)(\.\d*)?([eE][+-]?\d+)?(L?)/.exec(text.slice(i, i + 64)) ?? /^(True|False|None)\b/.exec(text.slice(i, i + 6));
+    if (m === null) return fail(`unexpected character ${JSON.stringify(c)}`);
+    i += m[0].length;
+    if (m[1] === 'True' || m[1] === 'False') return m[1] === 'True';
+    if (m[1] === 'None') return null;
+    if (m[2] !== undefined || m[3] !== undefined) return Number(m[0]);
+    if (m[1]!.length > 40) fail('integer literal too long');
+    return BigInt(m[1]!);
+  };
+  const v = value(0);
+  ws();
+  if (i !== text.length) fail('trailing characters');
+  return v;
+};
+
+// ---------------------------------------------------------------- byte helpers
+
+/** Reverses each `size`-byte group in place (byte-order swap). */
+const swapBytes = (b: Uint8Array, size: number): void => {
+  if (size === 1) return;
+  for (let o = 0; o < b.length; o += size)
+    for (let j = 0; j < size >> 1; j++) {
+      const t = b[o + j]!;
+      b[o + j] = b[o + size - 1 - j]!;
+      b[o + size - 1 - j] = t;
+    }
+};
+
+/** Copies Fortran-order elements of `size` bytes into C order. */
+const fortranToC = (src: Uint8Array, size: number, shape: readonly number[]): Uint8Array<ArrayBuffer> => {
+  const out = new Uint8Array(src.length);
+  const nd = shape.length;
+  const stride: number[] = [];
+  for (let k = 0, s = 1; k < nd; s *= shape[k]!, k++) stride.push(s);
+  const idx = new Array<number>(nd).fill(0);
+  let off = 0;
+  for (let o = 0; o < out.length; o += size) {
+    out.set(src.subarray(off * size, off * size + size), o);
+    for (let k = nd - 1; k >= 0; k--) {
+      off += stride[k]!;
+      if (++idx[k]! < shape[k]!) break;
+      off -= stride[k]! * shape[k]!;
+      idx[k] = 0;
+    }
+  }
+  return out;
+};
+
+const halfToFloat = (h: number): number => {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+};
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** float32 → IEEE half bits, round to nearest even. */
+const floatToHalf = (x: number): number => {
+  f32[0] = x;
+  const b = u32[0]!;
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 112;
+  if (e >= 31) return sign | 0x7c00;
+  let shift = 13;
+  let half = (e << 10) | (mant >> 13);
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    shift = 14 - e;
+    half = mant >> shift;
+  }
+  const rem = mant & ((1 << shift) - 1);
+  const mid = 1 << (shift - 1);
+  if (rem > mid || (rem === mid && half & 1)) half++;
+  return sign | half;
+};
+
+const shapeRepr = (shape: readonly number[]): string => (shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`);
+
+// ---------------------------------------------------------------- reader
+
+/**
+ * Reads a `.npy` file. `file` names it in error messages. Throws {@link FormatError} on bad
+ * magic, unsupported versions, truncated or unparsable headers, missing or unexpected keys, bad
+ * shapes, unsupported dtypes (complex, structured, strings, uint64, ...), int64 values outside
+ * int32, bool bytes other than 0/1, and data sizes that disagree with the shape.
+ *
+ * @example
+ * const { shape, data } = readNpy(new Uint8Array(readFileSync('x.npy')), 'x.npy')
+ * @since 0.1.0
+ */
+export const readNpy = (bytes: Uint8Array, file: string): NpyArray => {
+  const bad = (problem: string): never => {
+    throw new FormatError(file, problem);
+  };
+  for (let k = 0; k < MAGIC.length; k++)
+    if (k >= bytes.length || bytes[k] !== MAGIC[k])
+      bad(
+        k >= bytes.length
+          ? `truncated: ${bytes.length} bytes is too short for the npy magic`
+          : `bad magic: expected \\x93NUMPY, got ${JSON.stringify(String.fromCharCode(...bytes.subarray(0, 6)))}`,
+      );
+  if (bytes.length < 10) bad(`truncated header: ${bytes.length} bytes is too short for an npy preamble`);
+  const [major, minor] = [bytes[6]!, bytes[7]!];
+  if (major < 1 || major > 3 || minor !== 0) bad(`unsupported npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
+  const lenSize = major === 1 ? 2 : 4;
+  if (bytes.length < 8 + lenSize) bad(`truncated header: ${bytes.length} bytes is too short for a version ${major}.0 preamble`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hlen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = 8 + lenSize + hlen;
+  if (start > bytes.length) bad(`header length ${hlen} extends beyond the file (${bytes.length - 8 - lenSize} bytes follow the preamble)`);
+  const raw = bytes.subarray(8 + lenSize, start);
+  let text = '';
+  if (major === 3)
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      bad('header is not valid UTF-8');
+    }
+  else for (let k = 0; k < raw.length; k += 4096) text += String.fromCharCode(...raw.subarray(k, k + 4096));
+
+  const header = parseLiteral(text, file);
+  if (!(header instanceof Map)) return bad(`header is not a dictionary: ${pyRepr(header).slice(0, 80)}`);
+  for (const key of ['descr', 'fortran_order', 'shape']) if (!header.has(key)) bad(`header is missing key '${key}'`);
+  for (const key of header.keys()) if (!['descr', 'fortran_order', 'shape'].includes(key)) bad(`header has unexpected key '${key}'`);
+  const descr = header.get('descr')!;
+  const fortran = header.get('fortran_order')!;
+  const shapeV = header.get('shape')!;
+
+  if (typeof descr !== 'string') return bad(`unsupported dtype: descr ${pyRepr(descr).slice(0, 80)} is not a simple type string`);
+  const dm = /^([<>|=])([a-zA-Z]\d+)$/.exec(descr);
+  const dtype = dm === null ? undefined : DTYPES[dm[2]!];
+  if (dm === null || dtype === undefined) return bad(`unsupported dtype '${descr}'`);
+  const size = Number(dm[2]!.slice(1));
+  if (size > 1 && dm[1] !== '<' && dm[1] !== '>') bad(`unsupported dtype '${descr}': a ${size}-byte type needs byte order '<' or '>'`);
+  if (typeof fortran !== 'boolean') bad(`fortran_order must be True or False, got ${pyRepr(fortran)}`);
+
+  if (!isTuple(shapeV)) return bad(`shape must be a tuple, got ${pyRepr(shapeV).slice(0, 80)}`);
+  if (shapeV.tuple.length > MAX_DIMS) bad(`shape has ${shapeV.tuple.length} dimensions (at most ${MAX_DIMS})`);
+  const shape = shapeV.tuple.map((d) => {
+    if (typeof d !== 'bigint') return bad(`shape entry ${pyRepr(d).slice(0, 40)} is not an integer`);
+    if (d < 0n) bad(`shape entry ${d} is negative`);
+    if (d > BigInt(Number.MAX_SAFE_INTEGER)) bad(`shape entry ${d} is absurdly large`);
+    return Number(d);
+  });
+  const expected = shape.reduce((n, d) => n * BigInt(d), BigInt(size));
+  const actual = bytes.length - start;
+  if (expected !== BigInt(actual))
+    bad(
+      `data is ${actual} bytes but shape ${shapeRepr(shape)} of ${dtype} needs ${expected} bytes (${actual < expected ? 'truncated' : 'trailing bytes'})`,
+    );
+
+  const body = fortran && shape.length > 1 ? fortranToC(bytes.subarray(start), size, shape) : bytes.slice(start);
+  if ((dm[1] === '>') === HOST_LE) swapBytes(body, size);
+  const buf = body.buffer;
+  const n = actual / size;
+  switch (dtype) {
+    case 'float16': {
+      const bits = new Uint16Array(buf, 0, n);
+      const data = new Float32Array(n);
+      for (let k = 0; k < n; k++) data[k] = halfToFloat(bits[k]!);
+      return { dtype, shape, data };
+    }
+    case 'int64': {
+      const words = new Int32Array(buf, 0, 2 * n);
+      const [lo, hi] = HOST_LE ? [0, 1] : [1, 0];
+      const data = new Int32Array(n);
+      for (let k = 0; k < n; k++) {
+        const v = words[2 * k + lo]!;
+        if (words[2 * k + hi] !== v >> 31) bad(`int64 value ${new BigInt64Array(buf, 8 * k, 1)[0]} at index ${k} does not fit in int32`);
+        data[k] = v;
+      }
+      return { dtype, shape, data };
+    }
+    case 'bool': {
+      const k = body.findIndex((b) => b > 1);
+      if (k >= 0) bad(`bool value ${body[k]} at index ${k} is not 0 or 1`);
+      return { dtype, shape, data: body };
+    }
+    case 'uint8':
+      return { dtype, shape, data: body };
+    default:
+      return { dtype, shape, data: new VIEWS[dtype](buf, 0, n) } as NpyArray;
+  }
+};
+
+/**
+ * Reads a `.npy` file of any supported numeric dtype and converts its values to float32.
+ *
+ * @example
+ * const { shape, data } = readNpyFloat32(bytes, 'weights.npy')
+ * @since 0.1.0
+ */
+export const readNpyFloat32 = (bytes: Uint8Array, file: string): { readonly shape: readonly number[]; readonly data: Float32Array } => {
+  const a = readNpy(bytes, file);
+  return { shape: a.shape, data: a.data instanceof Float32Array ? a.data : new Float32Array(a.data) };
+};
+
+// ---------------------------------------------------------------- writer
+
+const naturalDType = (data: NpyInput['data']): NpyDType =>
+  (Object.keys(VIEWS) as (keyof typeof VIEWS)[]).find((d) => data instanceof VIEWS[d]) ?? 'uint8';
+
+const WIDENED: Partial<Record<NpyDType, NpyDType>> = { float16: 'float32', int64: 'int32', bool: 'uint8' };
+
+/**
+ * Writes an array as `.npy` bytes exactly as `np.save` does for a C-order little-endian array:
+ * version 1.0 (2.0 if the header outgrows a u16), NumPy's growth-axis spare spaces, and a header
+ * padded with spaces and a final `'\n'` so that the preamble is a multiple of 64 bytes. Throws
+ * {@link ConfigError} when the shape disagrees with the data or `dtype` with the array type.
+ *
+ * @example
+ * writeNpy({ shape: [2, 3], data: Float32Array.from([0, 1, 2, 3, 4, 5]) })
+ * @since 0.1.0
+ */
+export const writeNpy = (arr: NpyInput): Uint8Array => {
+  const { shape, data } = arr;
+  const natural = naturalDType(data);
+  const dtype = arr.dtype ?? natural;
+  if (dtype !== natural && WIDENED[dtype] !== natural)
+    throw new ConfigError('npy dtype', dtype, `does not match data of type ${data.constructor.name}`);
+  if (!Array.isArray(shape) || shape.length > MAX_DIMS || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw new ConfigError('npy shape', shape, `must be at most ${MAX_DIMS} non-negative integers`);
+  const count = shape.reduce((n, d) => n * d, 1);
+  if (count !== data.length) throw new ConfigError('npy shape', shape, `holds ${count} elements but data has ${data.length}`);
+  const size = Number(DESCR[dtype].slice(2));
+
+  let body: Uint8Array;
+  if (dtype === 'float16') {
+    body = new Uint8Array(Uint16Array.from(data, floatToHalf).buffer);
+  } else if (dtype === 'int64') {
+    body = new Uint8Array(8 * count);
+    const v = new DataView(body.buffer);
+    for (let k = 0; k < count; k++) {
+      v.setInt32(8 * k, data[k]!, true);
+      v.setInt32(8 * k + 4, data[k]! < 0 ? -1 : 0, true);
+    }
+  } else {
+    if (dtype === 'bool')
+      for (let k = 0; k < count; k++)
+        if (data[k] !== 0 && data[k] !== 1) throw new ConfigError(`npy data[${k}]`, data[k], 'bool values must be 0 or 1');
+    body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+  if (!HOST_LE && size > 1 && dtype !== 'int64') {
+    body = body.slice();
+    swapBytes(body, size);
+  }
+
+  const dict = `{'descr': '${DESCR[dtype]}', 'fortran_order': False, 'shape': ${shapeRepr(shape)}, }`;
+  const header = dict + ' '.repeat(shape.length > 0 ? Math.max(0, 21 - String(shape[0]).length) : 0);
+  const hlen = header.length + 1;
+  // Like numpy: pad to a multiple of 64 (a full 64 when already aligned); version 2.0 only if a u16 cannot hold it.
+  const major = hlen + 64 - ((10 + hlen) % 64) > 0xffff ? 2 : 1;
+  const pre = 8 + (major === 1 ? 2 : 4);
+  const padded = hlen + 64 - ((pre + hlen) % 64);
+  const out = new Uint8Array(pre + padded + body.length);
+  out.set(MAGIC);
+  out[6] = major;
+  const view = new DataView(out.buffer);
+  if (major === 1) view.setUint16(8, padded, true);
+  else view.setUint32(8, padded, true);
+  for (let k = 0; k < header.length; k++) out[pre + k] = header.charCodeAt(k);
+  out.fill(0x20, pre + header.length, pre + padded - 1);
+  out[pre + padded - 1] = 0x0a;
+  out.set(body, pre + padded);
+  return out;
+};

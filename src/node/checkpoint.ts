@@ -1,0 +1,54 @@
+/**
+ * Checkpoint files: `<dir>/step-000123.safetensors` and `<dir>/latest.safetensors`, each written
+ * atomically (a temporary sibling renamed into place), so a crash mid-write never leaves a
+ * corrupt latest checkpoint and never touches the previous one.
+ *
+ * @since 0.1.0
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FormatError } from '../core/errors.js';
+import type { Params } from '../core/params.js';
+import { checkpointMetadata, decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.js';
+import type { TrainState } from '../train/step.js';
+import { writeFileAtomic } from './files.js';
+
+/**
+ * Saves a state as `<dir>/step-<step>.safetensors` and `<dir>/latest.safetensors`; returns the
+ * step file's path.
+ *
+ * @example
+ * saveCheckpoint('runs/a/checkpoints', state, { model: JSON.stringify(cfg) })
+ * @since 0.1.0
+ */
+export const saveCheckpoint = <P extends Params>(dir: string, state: TrainState<P>, metadata: Record<string, string> = {}): string => {
+  const bytes = encodeCheckpoint(state, metadata);
+  const path = join(dir, `step-${String(state.step).padStart(6, '0')}.safetensors`);
+  writeFileAtomic(path, bytes);
+  writeFileAtomic(join(dir, 'latest.safetensors'), bytes);
+  return path;
+};
+
+const readBytes = (path: string): Uint8Array => {
+  if (!existsSync(path)) throw new FormatError(path, 'no such file');
+  return new Uint8Array(readFileSync(path));
+};
+
+/**
+ * Reads a checkpoint's metadata (to rebuild its model before loading the tensors).
+ *
+ * @example
+ * const meta = readCheckpointMetadata('runs/a/checkpoints/latest.safetensors')
+ * @since 0.1.0
+ */
+export const readCheckpointMetadata = (path: string): Record<string, string> => checkpointMetadata(readBytes(path), path);
+
+/**
+ * Loads a checkpoint into a state shaped like `template`.
+ *
+ * @example
+ * const { state } = loadCheckpoint(path, params)
+ * @since 0.1.0
+ */
+export const loadCheckpoint = <P extends Params>(path: string, template: P): { state: TrainState<P>; metadata: Record<string, string> } =>
+  decodeCheckpoint(readBytes(path), path, template);

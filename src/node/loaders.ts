@@ -1,0 +1,242 @@
+/**
+ * Node dataset loaders for real image formats: the CIFAR-10 binary batches and folders of
+ * PNG/JPEG files. Both return {@link LabelledImages}: [count, height, width, 3] floats in
+ * [0, 1], channels last, with integer labels and class names. Malformed or missing files throw
+ * a {@link FormatError} naming the file.
+ *
+ * @since 0.1.0
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import jpeg from 'jpeg-js';
+import { int, oneOf } from '../core/check.js';
+import { FormatError } from '../core/errors.js';
+import type { LabelledImages } from '../data/synthetic.js';
+import type { Image8 } from '../io/png.js';
+import { decodePng } from '../io/pngDecode.js';
+
+/**
+ * The CIFAR-10 class names, in label order (used when `batches.meta.txt` is absent).
+ *
+ * @example
+ * CIFAR10_CLASSES[3] // 'cat'
+ * @since 0.1.0
+ */
+export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
+
+const CIFAR_SIDE = 32;
+const CIFAR_PIXELS = CIFAR_SIDE * CIFAR_SIDE;
+const CIFAR_RECORD = 1 + 3 * CIFAR_PIXELS;
+/** Byte value / 255, looked up rather than divided for every sample. */
+const UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
+
+const isFile = (path: string): boolean => existsSync(path) && statSync(path).isFile();
+
+/**
+ * Loads a split of the CIFAR-10 binary version. `dir` is either the folder holding
+ * `data_batch_1.bin` … `data_batch_5.bin` and `test_batch.bin`, or its parent containing
+ * `cifar-10-batches-bin/`. Each record is 1 label byte then 1024 red, 1024 green and 1024 blue
+ * bytes (32 x 32, row-major); the result is channels-last. Class names come from
+ * `batches.meta.txt` when present (10 non-empty lines), else {@link CIFAR10_CLASSES}.
+ *
+ * @example
+ * const test = loadCifar10('data/cifar-10-batches-bin', 'test') // 10000 x 32 x 32 x 3
+ * @since 0.1.0
+ */
+export const loadCifar10 = (dir: string, split: 'train' | 'test'): LabelledImages => {
+  oneOf('loadCifar10.split', split, ['train', 'test']);
+  const names = split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
+  const candidates = [dir, join(dir, 'cifar-10-batches-bin')];
+  const missing = candidates.map((d) => names.filter((n) => !isFile(join(d, n))));
+  const found = missing.findIndex((m) => m.length === 0);
+  if (found < 0) {
+    const best = missing[1]!.length < missing[0]!.length ? 1 : 0;
+    throw new FormatError(
+      join(candidates[best]!, missing[best]![0]!),
+      `missing CIFAR-10 ${split} files: expected ${names.join(', ')} in ${candidates.join(' or ')}; ` +
+        `missing in ${candidates[best]}: ${missing[best]!.join(', ')}`,
+    );
+  }
+  const folder = candidates[found]!;
+  const files = names.map((n) => {
+    const path = join(folder, n);
+    const bytes = readFileSync(path);
+    if (bytes.length === 0 || bytes.length % CIFAR_RECORD !== 0)
+      throw new FormatError(
+        path,
+        `size ${bytes.length} bytes is not a positive multiple of ${CIFAR_RECORD} (1 label byte + 3072 pixel bytes per record)`,
+      );
+    return { path, bytes };
+  });
+  const count = files.reduce((n, f) => n + f.bytes.length / CIFAR_RECORD, 0);
+  const images = new Float32Array(count * CIFAR_RECORD - count);
+  const labels = new Int32Array(count);
+  let n = 0;
+  for (const { path, bytes } of files) {
+    for (let r = 0; r < bytes.length / CIFAR_RECORD; r++, n++) {
+      const rec = r * CIFAR_RECORD;
+      const label = bytes[rec]!;
+      if (label > 9) throw new FormatError(path, `record ${r} (byte ${rec}): label ${label} is not in 0..9`);
+      labels[n] = label;
+      const out = n * 3 * CIFAR_PIXELS;
+      for (let c = 0; c < 3; c++) {
+        const plane = rec + 1 + c * CIFAR_PIXELS;
+        for (let p = 0; p < CIFAR_PIXELS; p++) images[out + p * 3 + c] = UNIT[bytes[plane + p]!]!;
+      }
+    }
+  }
+  const metaPath = join(folder, 'batches.meta.txt');
+  let classes: readonly string[] = CIFAR10_CLASSES;
+  if (isFile(metaPath)) {
+    const lines = readFileSync(metaPath, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0);
+    if (lines.length !== 10) throw new FormatError(metaPath, `expected 10 class names (one per line), found ${lines.length}`);
+    classes = lines;
+  }
+  return { count, height: CIFAR_SIDE, width: CIFAR_SIDE, channels: 3, images, labels, classes };
+};
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Image files under `dir`, recursively, hidden entries skipped, sorted by path. */
+const imageFiles = (dir: string): string[] => {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort(byName);
+};
+
+const isPng = (b: Uint8Array): boolean => b.length >= 4 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
+const isJpeg = (b: Uint8Array): boolean => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+
+/** Decodes one PNG or JPEG file (by signature, else by extension) to 8-bit RGB. */
+const decodeRgb = (path: string): Image8 => {
+  const bytes = readFileSync(path);
+  const png = isPng(bytes) || (!isJpeg(bytes) && extname(path).toLowerCase() === '.png');
+  let img: Image8;
+  if (png) {
+    img = decodePng(bytes, path, (z, n) => inflateSync(z, { maxOutputLength: Math.max(1, n) }));
+  } else {
+    let decoded: { width: number; height: number; data: Uint8Array };
+    try {
+      decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 512 });
+    } catch (e) {
+      throw new FormatError(path, `corrupt JPEG: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!(decoded.width > 0 && decoded.height > 0) || decoded.data.length !== decoded.width * decoded.height * 3)
+      throw new FormatError(path, `corrupt JPEG: decoded ${decoded.width}x${decoded.height} with ${decoded.data.length} bytes`);
+    img = { width: decoded.width, height: decoded.height, channels: 3, data: decoded.data };
+  }
+  if (img.channels === 3) return img;
+  const rgb = new Uint8Array(img.width * img.height * 3);
+  for (let p = 0; p < img.width * img.height; p++) {
+    for (let c = 0; c < 3; c++) rgb[p * 3 + c] = img.data[p * img.channels + (img.channels === 1 ? 0 : c)]!;
+  }
+  return { width: img.width, height: img.height, channels: 3, data: rgb };
+};
+
+/**
+ * For each output index along one axis, the input indices and weights of a triangle filter
+ * widened to the downscaling factor (bilinear when enlarging, antialiased when shrinking),
+ * with half-pixel centres; weights sum to 1 and the identity size maps each pixel to itself.
+ */
+const axisWeights = (inSize: number, outSize: number): { start: number; weights: number[] }[] => {
+  const scale = inSize / outSize;
+  const support = Math.max(1, scale);
+  return Array.from({ length: outSize }, (_, i) => {
+    const centre = (i + 0.5) * scale;
+    const start = Math.max(0, Math.floor(centre - support));
+    const end = Math.min(inSize, Math.ceil(centre + support));
+    const weights: number[] = [];
+    for (let j = start; j < end; j++) weights.push(Math.max(0, 1 - Math.abs((j + 0.5 - centre) / support)));
+    const sum = weights.reduce((a, b) => a + b, 0);
+    return { start, weights: weights.map((w) => w / sum) };
+  });
+};
+
+/** Resamples an RGB image to size x size floats in [0, 1], written at `out[offset..]`. */
+const resizeInto = (img: Image8, size: number, out: Float32Array, offset: number): void => {
+  const xs = axisWeights(img.width, size);
+  const ys = axisWeights(img.height, size);
+  const tmp = new Float32Array(img.height * size * 3); // rows resampled horizontally
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < size; x++) {
+      const { start, weights } = xs[x]!;
+      for (let c = 0; c < 3; c++) {
+        let v = 0;
+        for (let k = 0; k < weights.length; k++) v += weights[k]! * UNIT[img.data[(y * img.width + start + k) * 3 + c]!]!;
+        tmp[(y * size + x) * 3 + c] = v;
+      }
+    }
+  }
+  for (let y = 0; y < size; y++) {
+    const { start, weights } = ys[y]!;
+    for (let i = 0; i < size * 3; i++) {
+      let v = 0;
+      for (let k = 0; k < weights.length; k++) v += weights[k]! * tmp[(start + k) * size * 3 + i]!;
+      out[offset + y * size * 3 + i] = Math.min(1, Math.max(0, v));
+    }
+  }
+};
+
+/**
+ * Loads a folder of PNG/JPEG images (`.png`, `.jpg`, `.jpeg`, any case; other files and hidden
+ * entries ignored). With sub-folders, each sub-folder is a class (ImageFolder convention:
+ * classes sorted by name, label = index, images found recursively, files directly in `dir`
+ * ignored); without, every image is label 0 of one class named after the folder. Images are
+ * ordered by class, then by path. Grey images are replicated to RGB and alpha is dropped (the
+ * stored colour is kept, not composited). With `size`, every image is resampled to size x size
+ * (bilinear, antialiased when shrinking); without, all images must share one size.
+ *
+ * @example
+ * const data = loadImageFolder('data/flowers/train', { size: 64 })
+ * @since 0.1.0
+ */
+export const loadImageFolder = (dir: string, options: { readonly size?: number } = {}): LabelledImages => {
+  const size = options.size === undefined ? undefined : int('loadImageFolder.size', options.size, 1, 16384);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FormatError(dir, 'not a directory');
+  const subdirs = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort(byName);
+  const classes = subdirs.length > 0 ? subdirs : [basename(resolve(dir))];
+  const files: { path: string; label: number }[] = [];
+  if (subdirs.length === 0) for (const path of imageFiles(dir)) files.push({ path, label: 0 });
+  else
+    subdirs.forEach((name, label) => {
+      const found = imageFiles(join(dir, name));
+      if (found.length === 0) throw new FormatError(join(dir, name), 'class folder contains no .png, .jpg or .jpeg images');
+      for (const path of found) files.push({ path, label });
+    });
+  if (files.length === 0) throw new FormatError(dir, 'no .png, .jpg or .jpeg images found');
+  const first = decodeRgb(files[0]!.path);
+  const height = size ?? first.height;
+  const width = size ?? first.width;
+  const count = files.length;
+  const images = new Float32Array(count * height * width * 3);
+  const labels = new Int32Array(count);
+  files.forEach(({ path, label }, n) => {
+    const img = n === 0 ? first : decodeRgb(path);
+    labels[n] = label;
+    const offset = n * height * width * 3;
+    if (size !== undefined) resizeInto(img, size, images, offset);
+    else if (img.width !== width || img.height !== height)
+      throw new FormatError(
+        path,
+        `image is ${img.width}x${img.height} but ${files[0]!.path} is ${width}x${height}; pass { size } to resize them all`,
+      );
+    else for (let i = 0; i < img.data.length; i++) images[offset + i] = UNIT[img.data[i]!]!;
+  });
+  return { count, height, width, channels: 3, images, labels, classes };
+};

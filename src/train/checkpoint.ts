@@ -1,0 +1,113 @@
+/**
+ * Checkpoints as safetensors: `params.<path>`, `opt.m.<path>`, `opt.v.<path>` (float32) and
+ * string metadata (format, step, the model and training configuration, anything else the
+ * caller adds). Universal: bytes in, bytes out (`tesserae/node` writes them atomically).
+ *
+ * @since 0.1.0
+ */
+import { FormatError } from '../core/errors.js';
+import { flatten, mapParams, type Params } from '../core/params.js';
+import { tf, type Tensor } from '../core/tf.js';
+import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors.js';
+import { initOpt } from './optimizer.js';
+import type { TrainState } from './step.js';
+
+/** The format tag every tesserae checkpoint carries in its metadata. */
+export const CHECKPOINT_FORMAT = 'tesserae/checkpoint@1';
+
+const f32 = (t: Tensor): SafeTensor => ({ dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.dataSync()) });
+
+/**
+ * A training state as safetensors bytes. `metadata` values must be strings; `format` and `step`
+ * are set here.
+ *
+ * @example
+ * const bytes = encodeCheckpoint(state, { model: JSON.stringify(config) })
+ * @since 0.1.0
+ */
+export const encodeCheckpoint = <P extends Params>(state: TrainState<P>, metadata: Record<string, string> = {}): Uint8Array => {
+  const entries: [string, SafeTensor][] = [];
+  for (const [k, t] of flatten(state.params)) entries.push([`params.${k}`, f32(t)]);
+  for (const [k, t] of flatten(state.opt.m)) entries.push([`opt.m.${k}`, f32(t)]);
+  for (const [k, t] of flatten(state.opt.v)) entries.push([`opt.v.${k}`, f32(t)]);
+  return writeSafetensors(entries, { ...metadata, format: CHECKPOINT_FORMAT, step: String(state.step), optStep: String(state.opt.step) });
+};
+
+/**
+ * The metadata of a checkpoint, checked for the tesserae format tag.
+ *
+ * @example
+ * const meta = checkpointMetadata(bytes, 'runs/a/latest.safetensors')
+ * @since 0.1.0
+ */
+export const checkpointMetadata = (bytes: Uint8Array, file: string): Record<string, string> => {
+  const { metadata } = readSafetensors(bytes, file);
+  if (metadata['format'] !== CHECKPOINT_FORMAT)
+    throw new FormatError(
+      file,
+      `not a tesserae checkpoint (metadata format ${JSON.stringify(metadata['format'] ?? null)}, expected ${CHECKPOINT_FORMAT})`,
+    );
+  return metadata;
+};
+
+const stepOf = (file: string, meta: Record<string, string>, key: string): number => {
+  const v = Number(meta[key]);
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw new FormatError(file, `metadata ${key} = ${JSON.stringify(meta[key] ?? null)} is not a step count`);
+  return v;
+};
+
+/**
+ * A training state from checkpoint bytes, shaped like `template` (params of the same model:
+ * every leaf must be present as float32 with the same shape). Without optimiser tensors (a
+ * params-only file) the optimiser starts fresh at step 0.
+ *
+ * @example
+ * const { state, metadata } = decodeCheckpoint(bytes, file, model.init(key(0), inSpec).params)
+ * @since 0.1.0
+ */
+export const decodeCheckpoint = <P extends Params>(
+  bytes: Uint8Array,
+  file: string,
+  template: P,
+): { state: TrainState<P>; metadata: Record<string, string> } => {
+  const { tensors, metadata } = readSafetensors(bytes, file);
+  if (metadata['format'] !== CHECKPOINT_FORMAT)
+    throw new FormatError(file, `not a tesserae checkpoint (metadata format ${JSON.stringify(metadata['format'] ?? null)})`);
+  const made: Tensor[] = [];
+  const load = (name: string, like: Tensor): Tensor => {
+    const e = tensors.get(name);
+    if (!e) throw new FormatError(file, `missing tensor ${JSON.stringify(name)}`);
+    if (e.dtype !== 'F32') throw new FormatError(file, `tensor ${JSON.stringify(name)} is ${e.dtype}, expected F32`);
+    if (e.shape.length !== like.shape.length || e.shape.some((d, i) => d !== like.shape[i])) {
+      throw new FormatError(file, `tensor ${JSON.stringify(name)} has shape [${e.shape.join(', ')}], expected [${like.shape.join(', ')}]`);
+    }
+    const t = tf.tensor(e.data, [...e.shape]);
+    made.push(t);
+    return t;
+  };
+  try {
+    const params = mapParams(template, (t, path) => load(`params.${path}`, t));
+    const hasOpt = [...tensors.keys()].some((k) => k.startsWith('opt.'));
+    const opt = hasOpt
+      ? {
+          step: stepOf(file, metadata, 'optStep'),
+          m: mapParams(template, (t, path) => load(`opt.m.${path}`, t)),
+          v: mapParams(template, (t, path) => load(`opt.v.${path}`, t)),
+        }
+      : initOpt(params);
+    const expected = flatten(template).length * (hasOpt ? 3 : 1);
+    if (tensors.size !== expected) {
+      const known = new Set(flatten(template).flatMap(([k]) => [`params.${k}`, `opt.m.${k}`, `opt.v.${k}`]));
+      const extra = [...tensors.keys()].find((k) => !known.has(k));
+      throw new FormatError(
+        file,
+        `holds ${tensors.size} tensors, expected ${expected}${extra ? ` (unexpected ${JSON.stringify(extra)})` : ''}; is it a checkpoint of another model?`,
+      );
+    }
+    return { state: { params, opt, step: stepOf(file, metadata, 'step') }, metadata };
+  } catch (e) {
+    tf.dispose(made);
+    throw e;
+  }
+};

@@ -1,0 +1,185 @@
+/**
+ * The training loop: deterministic batches, per-step learning rate, AdamW, progress (step,
+ * loss, images/s, ETA) to a callback. Universal: file output (logs, checkpoints, pictures) is
+ * the caller's, through `onStep`.
+ *
+ * @since 0.1.0
+ */
+import { finite, int, positive, positiveInt } from '../core/check.js';
+import { ConfigError } from '../core/errors.js';
+import { fold, key as makeKey } from '../core/key.js';
+import type { Layer } from '../core/layer.js';
+import type { Params } from '../core/params.js';
+import { spec } from '../core/spec.js';
+import type { Tensor } from '../core/tf.js';
+import { batchIndices, batchTensor } from '../data/batches.js';
+import type { LabelledImages } from '../data/synthetic.js';
+import type { ModelIn } from '../models/model.js';
+import { adamw, initOpt } from './optimizer.js';
+import { warmupCosine, type LrSchedule } from './schedule.js';
+import { disposeState, trainStep, type TrainState } from './step.js';
+
+/**
+ * Training settings. `lr = baseLr * batch * accum / 256`, warmed up linearly over `warmup`
+ * steps, then a half cosine down to `minLr` at `steps`.
+ *
+ * @since 0.1.0
+ */
+export interface TrainConfig {
+  readonly steps: number;
+  /** Images per micro-batch. */
+  readonly batch: number;
+  /** Micro-batches per optimiser step (gradient accumulation). */
+  readonly accum: number;
+  readonly baseLr: number;
+  readonly minLr: number;
+  readonly warmup: number;
+  readonly weightDecay: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  /** Global-norm gradient clipping, or null. */
+  readonly clip: number | null;
+  readonly seed: number;
+}
+
+/**
+ * Training settings with MAE's defaults (base lr 1.5e-4, betas 0.9/0.95, weight decay 0.05,
+ * warmup 5% of the steps, no clipping).
+ *
+ * @example
+ * trainConfig({ steps: 1000, batch: 64 })
+ * @since 0.1.0
+ */
+export const trainConfig = (o: Partial<TrainConfig> & { readonly steps: number; readonly batch: number }): TrainConfig => {
+  const steps = positiveInt('train.steps', o.steps);
+  const cfg: TrainConfig = {
+    steps,
+    batch: positiveInt('train.batch', o.batch),
+    accum: positiveInt('train.accum', o.accum ?? 1),
+    baseLr: positive('train.baseLr', o.baseLr ?? 1.5e-4),
+    minLr: finite('train.minLr', o.minLr ?? 0),
+    warmup: int('train.warmup', o.warmup ?? Math.round(steps * 0.05), 0, steps),
+    weightDecay: finite('train.weightDecay', o.weightDecay ?? 0.05),
+    beta1: o.beta1 ?? 0.9,
+    beta2: o.beta2 ?? 0.95,
+    clip: o.clip === undefined || o.clip === null ? null : positive('train.clip', o.clip),
+    seed: int('train.seed', o.seed ?? 0, 0),
+  };
+  if (cfg.minLr < 0) throw new ConfigError('train.minLr', cfg.minLr, 'must be >= 0');
+  adamw({ beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
+  return cfg;
+};
+
+/**
+ * The learning-rate schedule of a configuration.
+ *
+ * @example
+ * lrSchedule(cfg)(0)
+ * @since 0.1.0
+ */
+export const lrSchedule = (cfg: TrainConfig): LrSchedule =>
+  warmupCosine({ peak: (cfg.baseLr * cfg.batch * cfg.accum) / 256, warmup: cfg.warmup, total: cfg.steps, min: cfg.minLr });
+
+/**
+ * What the loop reports after each step.
+ *
+ * @since 0.1.0
+ */
+export interface StepInfo {
+  /** Steps done (1-based). */
+  readonly step: number;
+  readonly steps: number;
+  readonly loss: number;
+  readonly lr: number;
+  readonly gradNorm: number;
+  readonly imagesPerSec: number;
+  /** Seconds since this run (or resume) started. */
+  readonly elapsed: number;
+  /** Estimated seconds left. */
+  readonly eta: number;
+}
+
+/**
+ * Callbacks of {@link train}.
+ *
+ * @since 0.1.0
+ */
+export interface TrainHooks<P extends Params> {
+  /** After every step, with the new state (read it, do not dispose it). */
+  readonly onStep?: (info: StepInfo, state: TrainState<P>) => void | Promise<void>;
+}
+
+/**
+ * Fresh params and optimiser state for a model and data, from the config's seed.
+ *
+ * @example
+ * const state = initState(model, data, cfg)
+ * @since 0.1.0
+ */
+export const initState = <P extends Params>(
+  model: Layer<P, ModelIn, { readonly loss: Tensor }>,
+  data: LabelledImages,
+  cfg: TrainConfig,
+): TrainState<P> => {
+  const { params } = model.init(fold(makeKey(cfg.seed), 'init'), { images: spec([-1, data.height, data.width, data.channels]) });
+  return { params, opt: initOpt(params), step: 0 };
+};
+
+/**
+ * Trains until `cfg.steps` steps are done, from `state` (fresh from {@link initState}, or
+ * loaded from a checkpoint). Batches, masks and noise are pure functions of (seed, step), so
+ * resuming from step k gives the same losses as an uninterrupted run. Consumes `state` (its
+ * tensors are disposed as it is replaced) and returns the final one.
+ *
+ * @example
+ * const final = await train(model, data, cfg, initState(model, data, cfg), { onStep: (i) => console.log(i.step, i.loss) })
+ * @since 0.1.0
+ */
+export const train = async <P extends Params>(
+  model: Layer<P, ModelIn, { readonly loss: Tensor }>,
+  data: LabelledImages,
+  cfg: TrainConfig,
+  state: TrainState<P>,
+  hooks: TrainHooks<P> = {},
+  norm?: { readonly mean: readonly number[]; readonly std: readonly number[] },
+): Promise<TrainState<P>> => {
+  if (state.step > cfg.steps) throw new ConfigError('train.steps', cfg.steps, `is below the state's step ${state.step}`);
+  const root = makeKey(cfg.seed);
+  const dataKey = fold(root, 'data');
+  const stepRoot = fold(root, 'step');
+  const lr = lrSchedule(cfg);
+  const opt = adamw({ beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
+  const t0 = performance.now();
+  let current = state;
+  let avgStep = 0;
+  const first = state.step;
+  while (current.step < cfg.steps) {
+    const s = current.step;
+    const started = performance.now();
+    const micro = Array.from({ length: cfg.accum }, (_, i) => ({
+      images: batchTensor(data, batchIndices(dataKey, data.count, cfg.batch, s * cfg.accum + i), norm),
+    }));
+    let result;
+    try {
+      result = trainStep(model, current, micro, fold(stepRoot, s), { adamw: opt, lr: lr(s), clip: cfg.clip });
+    } finally {
+      for (const m of micro) m.images.dispose();
+    }
+    disposeState(current);
+    current = result.state;
+    const took = (performance.now() - started) / 1000;
+    avgStep = s === first ? took : 0.9 * avgStep + 0.1 * took;
+    const info: StepInfo = {
+      step: current.step,
+      steps: cfg.steps,
+      loss: result.loss,
+      lr: lr(s),
+      gradNorm: result.gradNorm,
+      imagesPerSec: (cfg.batch * cfg.accum) / took,
+      elapsed: (performance.now() - t0) / 1000,
+      eta: avgStep * (cfg.steps - current.step),
+    };
+    if (hooks.onStep) await hooks.onStep(info, current);
+  }
+  return current;
+};

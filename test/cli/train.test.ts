@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, existsSync, unlinkSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'tesserae-train-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const train = (out: string, ...extra: string[]) =>
+  spawnSync(
+    process.execPath,
+    [
+      cli,
+      'train',
+      '--steps',
+      '4',
+      '--batch',
+      '8',
+      '--count',
+      '32',
+      '--held',
+      '4',
+      '--checkpoint-every',
+      '2',
+      '--log-every',
+      '1',
+      '--base-lr',
+      '5e-3',
+      '--backend',
+      'wasm',
+      '--out',
+      out,
+      ...extra,
+    ],
+    { encoding: 'utf8' },
+  );
+const losses = (out: string) =>
+  readFileSync(join(out, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { step: number; loss?: number })
+    .filter((e) => e.loss !== undefined)
+    .map((e) => [e.step, e.loss]);
+
+describe('tesserae train', () => {
+  const a = join(dir, 'a');
+  it('trains with progress lines, writes log.jsonl, checkpoints, pictures and a JSON summary', () => {
+    const r = train(a);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /step 1\/4 {2}loss \d+\.\d+ {2}lr \S+ {2}\|g\| \S+ {2}\S+ img\/s {2}ETA/);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      steps: number;
+      loss: { first: number; last: number };
+      heldPsnr: { first: number };
+    };
+    assert.equal(summary.steps, 4);
+    assert.ok(Number.isFinite(summary.loss.first) && Number.isFinite(summary.heldPsnr.first));
+    assert.deepEqual(
+      losses(a).map(([s]) => s),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(readdirSync(join(a, 'checkpoints')).sort(), [
+      'latest.safetensors',
+      'step-000000.safetensors',
+      'step-000002.safetensors',
+      'step-000004.safetensors',
+    ]);
+    assert.deepEqual(readdirSync(join(a, 'reconstructions')).sort(), [
+      'latest.png',
+      'step-000000.png',
+      'step-000002.png',
+      'step-000004.png',
+    ]);
+    assert.ok(existsSync(join(a, 'config.json')));
+  });
+
+  it('--resume continues from the latest checkpoint with the same losses as the uninterrupted run', () => {
+    const b = join(dir, 'b');
+    assert.equal(train(b).status, 0);
+    // simulate a run interrupted after step 2: latest is step 2, and the log went a step further
+    copyFileSync(join(b, 'checkpoints', 'step-000002.safetensors'), join(b, 'checkpoints', 'latest.safetensors'));
+    unlinkSync(join(b, 'checkpoints', 'step-000004.safetensors'));
+    const r = train(b, '--resume');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /resuming from .*latest\.safetensors at step 2/);
+    assert.deepEqual(losses(b), losses(a));
+  });
+
+  it('--resume refuses a checkpoint of another configuration, naming it', () => {
+    const r = train(join(dir, 'a'), '--resume', '--mask-ratio', '0.5');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--resume = ".*latest\.safetensors": was trained with model/);
+  });
+
+  it('bad flags name the flag and value', () => {
+    for (const [flag, value, pattern] of [
+      ['--preset', 'giant', /--preset = "giant": must be one of/],
+      ['--data', 'parquet:x', /--data = "parquet:x"/],
+      ['--data', 'cifar10:/nonexistent', /nonexistent/],
+      ['--steps', '0', /--steps = "0": must be an integer >= 1/],
+      ['--base-lr', 'fast', /--base-lr = "fast": must be a finite number/],
+    ] as const) {
+      const r = train(join(dir, 'never'), flag, value);
+      assert.equal(r.status, 2, `${flag} ${value}: ${r.stderr}`);
+      assert.match(r.stderr, pattern);
+    }
+  });
+});
