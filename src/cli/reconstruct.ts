@@ -62,7 +62,8 @@ export const runReconstruct = async (r: ReconstructRun): Promise<Record<string, 
   for (const f of [r.weights, r.images, r.noise]) if (!existsSync(f)) throw new FormatError(f, 'no such file');
   const st = readSafetensorsFile(r.weights);
   for (const [k, t] of st.tensors) {
-    if (!['F32', 'F16', 'BF16', 'F64'].includes(t.dtype)) throw new FormatError(r.weights, `tensor ${JSON.stringify(k)} is ${t.dtype}; weights must be floating point (F32, F16, BF16 or F64)`);
+    if (!['F32', 'F16', 'BF16', 'F64'].includes(t.dtype))
+      throw new FormatError(r.weights, `tensor ${JSON.stringify(k)} is ${t.dtype}; weights must be floating point (F32, F16, BF16 or F64)`);
   }
   const named = new Map([...st.tensors].map(([k, t]) => [k, { shape: t.shape, data: toFloat32(t) }]));
   const cfg = inferMaeConfig(named, r.weights, {

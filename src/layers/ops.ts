@@ -13,6 +13,7 @@
  *
  * @since 0.1.0
  */
+import { ShapeError } from '../core/errors.js';
 import { tf, type Tensor } from '../core/tf.js';
 
 type Save = tf.GradSaveFunc;
@@ -118,4 +119,26 @@ export const gatherTokens = (x: Tensor, ids: Tensor, inverse: Tensor): Tensor =>
     };
   });
   return f(x);
+};
+
+/**
+ * Learned tokens [1, k, D] repeated over a batch: [B, k, D] (CLS and mask tokens). The gradient
+ * is a sum over the batch, where tfjs' Tile gradient would take one Slice and one Add per
+ * repetition (thousands of kernels for a batch of mask tokens).
+ *
+ * @example
+ * repeatTokens(cls, 64) // [64, 1, D]
+ * @since 0.1.0
+ */
+export const repeatTokens = (tokens: Tensor, batch: number, rows = tokens.shape[1]!): Tensor => {
+  const [one, k, d] = tokens.shape as [number, number, number];
+  if (one !== 1 || (k !== 1 && k !== rows)) throw new ShapeError('tokens', `[1, 1 or ${rows}, D]`, tokens.shape);
+  const f = custom((...args) => {
+    const [t] = args as [Tensor, Save];
+    return {
+      value: tf.broadcastTo(t, [batch, rows, d]),
+      gradFunc: (dy) => tf.tidy(() => (k === rows ? tf.sum(dy, 0, true) : tf.reshape(tf.sum(dy, [0, 1]), [1, 1, d]))),
+    };
+  });
+  return f(tokens);
 };

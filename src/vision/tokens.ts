@@ -12,7 +12,7 @@ import type { NoParams } from '../core/params.js';
 import { expectRank, spec } from '../core/spec.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { lift } from '../combinators/lift.js';
-import { gatherTokens } from '../layers/ops.js';
+import { gatherTokens, repeatTokens } from '../layers/ops.js';
 
 /** Params of {@link prependTokens}: the tokens [1, n, D]. */
 export type PrefixParams = { readonly tokens: Tensor };
@@ -37,7 +37,7 @@ export const prependTokens = (
       const s = expectRank(`${name} input`, inSpec, 3);
       return { params: { tokens: init(key, [1, n, s[2]!]) }, outSpec: spec([s[0]!, s[1]! === -1 ? -1 : s[1]! + n, s[2]!], inSpec.dtype) };
     },
-    (p, x) => tf.concat([tf.broadcastTo(p.tokens, [x.shape[0]!, n, x.shape[2]!]), x], 1),
+    (p, x) => tf.concat([repeatTokens(p.tokens, x.shape[0]!), x], 1),
   );
 };
 
@@ -112,7 +112,7 @@ export const refillMasked = (
       const keep = n - prefix;
       if (keep < 0 || keep > l) throw new ShapeError(`${name} decoderSeq`, `[${b}, ${prefix} + keep (<= ${l}), ${d}]`, seq.shape);
       const visible = prefix === 0 ? seq : tf.slice(seq, [0, prefix, 0], [-1, -1, -1]);
-      const shuffled = keep === l ? visible : tf.concat([visible, tf.broadcastTo(p.maskToken, [b, l - keep, d])], 1);
+      const shuffled = keep === l ? visible : tf.concat([visible, repeatTokens(p.maskToken, b, l - keep)], 1);
       const ordered = gatherTokens(shuffled, idsRestore, idsShuffle);
       return { decoderFull: prefix === 0 ? ordered : tf.concat([tf.slice(seq, [0, 0, 0], [-1, prefix, -1]), ordered], 1) };
     },
