@@ -22,6 +22,7 @@ export * from './combinators/parallel.js';
 export * from './combinators/branch.js';
 export * from './combinators/residual.js';
 export * from './combinators/lift.js';
+export * from './combinators/chain.js';
 export * from './combinators/stage.js';
 export type { AnyLayer, ParamsRecord, Merge, UnionToIntersection } from './combinators/types.js';
 // layers
@@ -38,6 +39,7 @@ export * from './vision/patchEmbed.js';
 export * from './vision/vitBlock.js';
 export * from './vision/tokens.js';
 export * from './vision/vit.js';
+export * from './vision/cross.js';
 // corruption
 export * from './corruption/mask.js';
 export * from './corruption/schedule.js';
@@ -54,9 +56,14 @@ export * from './train/step.js';
 export * from './train/trainer.js';
 export * from './train/checkpoint.js';
 export * from './eval/reconstruction.js';
+export * from './eval/heldout.js';
 export * from './data/batches.js';
 export * from './models/mae.js';
 export * from './models/maeReference.js';
+export * from './models/diffmae.js';
+export * from './models/registry.js';
+export * from './diffusion/sampler.js';
+export * from './diffusion/inpaint.js';
 // data and images
 export * from './io/png.js';
 export * from './io/pngDecode.js';

@@ -102,3 +102,27 @@ export const usage = (command: string, summary: string, spec: FlagSpec): string 
         (v.default !== undefined ? ` (default ${String(v.default)})` : ''),
     ),
   ].join('\n');
+
+/**
+ * A command: its one-line summary, its flags, and what it runs.
+ *
+ * @since 0.1.0
+ */
+export interface Command {
+  readonly summary: string;
+  readonly flags: FlagSpec;
+  readonly run: (argv: readonly string[]) => Promise<void>;
+}
+
+/**
+ * An optional flag read with `read`, or undefined when absent.
+ *
+ * @example
+ * const clip = optional(flags, 'clip', num)
+ * @since 0.1.0
+ */
+export const optional = <T>(f: Flags, name: string, read: (f: Flags, name: string) => T): T | undefined =>
+  f[name] === undefined ? undefined : read(f, name);
+
+/** The backend choices every command takes. */
+export const BACKENDS = ['cpu', 'wasm', 'auto'] as const;

@@ -7,51 +7,17 @@
 import { TesseraeError } from '../core/errors.js';
 import { ratio } from '../core/check.js';
 import { ConfigError } from '../core/errors.js';
-import { MAE_PRESETS, type MaePreset } from '../models/mae.js';
-import { parseDataSource } from '../node/datasets.js';
-import { trainConfig } from '../train/trainer.js';
-import { choice, integer, num, parseFlags, str, usage, type FlagSpec, type Flags } from './args.js';
+import { BACKENDS, choice, integer, num, optional, parseFlags, str, usage, type Command, type FlagSpec } from './args.js';
 import { runDemo } from './demo.js';
 import { runReconstruct } from './reconstruct.js';
-import { runTrain } from './train.js';
-
-interface Command {
-  readonly summary: string;
-  readonly flags: FlagSpec;
-  readonly run: (argv: readonly string[]) => Promise<void>;
-}
+import { trainCommand } from './train.js';
+import { inpaintCommand } from './inpaint.js';
 
 const demoFlags: FlagSpec = {
   out: { type: 'string', default: 'runs/demo', help: 'output folder' },
   seed: { type: 'string', default: '0', help: 'seed for data, masks, noise and params' },
   count: { type: 'string', default: '8', help: 'number of synthetic images' },
   backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
-};
-
-const BACKENDS = ['cpu', 'wasm', 'auto'] as const;
-
-const trainFlags: FlagSpec = {
-  preset: { type: 'string', default: 'micro/4', help: `MAE preset: ${Object.keys(MAE_PRESETS).join(', ')}` },
-  data: { type: 'string', default: 'synthetic', help: 'synthetic | cifar10:DIR | folder:DIR | npy:IMAGES.npy[:LABELS.npy]' },
-  count: { type: 'string', default: '2000', help: 'synthetic training images' },
-  held: { type: 'string', default: '200', help: 'held-out images (pictures and PSNR)' },
-  size: { type: 'string', help: 'resize folder images to SIZE x SIZE' },
-  steps: { type: 'string', default: '200', help: 'optimiser steps' },
-  batch: { type: 'string', default: '64', help: 'images per micro-batch' },
-  accum: { type: 'string', default: '1', help: 'micro-batches per step (gradient accumulation)' },
-  'base-lr': { type: 'string', default: '1.5e-4', help: 'lr = base-lr * batch * accum / 256' },
-  'min-lr': { type: 'string', default: '0', help: 'final learning rate of the cosine' },
-  warmup: { type: 'string', help: 'warmup steps (default 5% of the steps)' },
-  'weight-decay': { type: 'string', default: '0.05', help: 'AdamW weight decay (dense kernels only)' },
-  clip: { type: 'string', help: 'clip the global gradient norm to this value' },
-  'mask-ratio': { type: 'string', default: '0.75', help: 'share of patches removed' },
-  'norm-pix': { type: 'boolean', default: false, help: 'normalise target patches (norm_pix_loss)' },
-  seed: { type: 'string', default: '0', help: 'seed for data order, masks, noise and params' },
-  backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
-  out: { type: 'string', default: 'runs/mae', help: 'output folder' },
-  'checkpoint-every': { type: 'string', default: '50', help: 'steps between checkpoints' },
-  'log-every': { type: 'string', default: '10', help: 'steps between progress lines' },
-  resume: { type: 'boolean', default: false, help: 'continue from OUT/checkpoints/latest.safetensors if present' },
 };
 
 const reconstructFlags: FlagSpec = {
@@ -66,9 +32,6 @@ const reconstructFlags: FlagSpec = {
   out: { type: 'string', help: 'output folder' },
   backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
 };
-
-const optional = <T>(f: Flags, name: string, read: (f: Flags, name: string) => T): T | undefined =>
-  f[name] === undefined ? undefined : read(f, name);
 
 const display = (s: string | undefined): { mean: number[]; std: number[] } | undefined => {
   if (s === undefined) return undefined;
@@ -89,43 +52,8 @@ const display = (s: string | undefined): { mean: number[]; std: number[] } | und
 };
 
 const commands: Record<string, Command> = {
-  train: {
-    summary: 'train MAE on the embedded synthetic data (or CIFAR-10, an image folder, .npy), with checkpoints and pictures',
-    flags: trainFlags,
-    run: async (argv) => {
-      const f = parseFlags(argv, trainFlags);
-      const preset = choice(f, 'preset', Object.keys(MAE_PRESETS) as MaePreset[]);
-      const warmup = optional(f, 'warmup', (g, n) => integer(g, n, 0));
-      const clip = optional(f, 'clip', num);
-      const size = optional(f, 'size', (g, n) => integer(g, n, 1));
-      await runTrain({
-        preset,
-        normPix: f['norm-pix'] === true,
-        maskRatio: ratio('--mask-ratio', num(f, 'mask-ratio')),
-        data: parseDataSource(str(f, 'data')),
-        count: integer(f, 'count', 1),
-        held: integer(f, 'held', 1),
-        ...(size === undefined ? {} : { size }),
-        train: trainConfig({
-          steps: integer(f, 'steps', 1),
-          batch: integer(f, 'batch', 1),
-          accum: integer(f, 'accum', 1),
-          baseLr: num(f, 'base-lr'),
-          minLr: num(f, 'min-lr'),
-          weightDecay: num(f, 'weight-decay'),
-          seed: integer(f, 'seed', 0),
-          ...(warmup === undefined ? {} : { warmup }),
-          ...(clip === undefined ? {} : { clip }),
-        }),
-        backend: choice(f, 'backend', BACKENDS),
-        out: str(f, 'out'),
-        checkpointEvery: integer(f, 'checkpoint-every', 1),
-        logEvery: integer(f, 'log-every', 1),
-        resume: f['resume'] === true,
-        log: (line) => console.log(line),
-      });
-    },
-  },
+  train: trainCommand,
+  inpaint: inpaintCommand,
   reconstruct: {
     summary: 'MAE reconstruction with reference-named weights and a mask from given noise; writes pred.npy, mask.npy, a PNG grid',
     flags: reconstructFlags,

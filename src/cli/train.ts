@@ -8,22 +8,25 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { fold, key } from '../core/key.js';
-import { ctx } from '../core/layer.js';
 import { spec } from '../core/spec.js';
-import { tf, type Tensor } from '../core/tf.js';
 import { useBackend, type BackendChoice } from '../backends/index.js';
 import { batchTensor, channelStats } from '../data/batches.js';
-import { psnr, reconstructionGrid, unnormalizeNormPix } from '../eval/reconstruction.js';
+import { heldOutEval } from '../eval/heldout.js';
 import { tileImages } from '../io/images.js';
-import { mae, MAE_PRESETS, type MaeConfig, type MaeModel, type MaePreset } from '../models/mae.js';
+import { buildModel, METHODS, presetSpec, trainable, type ModelSpec } from '../models/registry.js';
+import { MAE_PRESETS } from '../models/mae.js';
+import { DIFFMAE_PRESETS } from '../models/diffmae.js';
+import { Schedule } from '../corruption/schedule.js';
+import { ratio } from '../core/check.js';
+import { BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec, type Flags } from './args.js';
+import { parseDataSource } from '../node/datasets.js';
+import { trainConfig } from '../train/trainer.js';
 import { saveCheckpoint, loadCheckpoint, readCheckpointMetadata } from '../node/checkpoint.js';
 import { loadSplits, type DataSource } from '../node/datasets.js';
 import { writeFileAtomic, writePng } from '../node/files.js';
-import { initState, train, trainConfig, type StepInfo, type TrainConfig } from '../train/trainer.js';
+import { initState, train, type StepInfo, type TrainConfig } from '../train/trainer.js';
 import { disposeState, type TrainState } from '../train/step.js';
-import { gridOf, patchifyOp, unpatchifyOp } from '../vision/patchify.js';
-import { disposeParams } from '../core/params.js';
-import type { MaeParams } from '../models/mae.js';
+import { disposeParams, type Params } from '../core/params.js';
 import { duration, progressLine } from './progress.js';
 
 /**
@@ -32,9 +35,10 @@ import { duration, progressLine } from './progress.js';
  * @since 0.1.0
  */
 export interface TrainRun {
-  readonly preset: MaePreset;
-  readonly normPix: boolean;
-  readonly maskRatio: number;
+  /** The model to train. */
+  readonly spec: ModelSpec;
+  /** A short name for the logs (the preset). */
+  readonly label: string;
   readonly data: DataSource;
   readonly count: number;
   readonly held: number;
@@ -48,31 +52,7 @@ export interface TrainRun {
   readonly log: (line: string) => void;
 }
 
-/** The model a run trains, as stored in its checkpoints. */
-export const runModelConfig = (r: Pick<TrainRun, 'preset' | 'normPix' | 'maskRatio'>): MaeConfig => ({
-  ...MAE_PRESETS[r.preset],
-  normPix: r.normPix,
-  maskRatio: r.maskRatio,
-});
-
 type Norm = { readonly mean: number[]; readonly std: number[] };
-
-/** Held-out reconstruction: masked-region PSNR in pixel units and the picture grid. */
-const evaluate = (model: MaeModel, params: MaeParams, images: Tensor, norm: Norm, seed: number) => {
-  const grid = gridOf(model.corruption.patching, model.config.image);
-  const out = model.apply(params, { images }, ctx(fold(key(seed), 'eval')));
-  const x0 = patchifyOp(model.corruption.patching, images);
-  const pred = model.config.normPix ? unnormalizeNormPix(out.pred, x0, out.mask) : tf.clone(out.pred);
-  const mse = tf.tidy(() => {
-    const removed = unpatchifyOp(grid, tf.mul(tf.onesLike(x0), tf.expandDims(out.mask, -1)));
-    const diff = tf.mul(tf.sub(unpatchifyOp(grid, pred), unpatchifyOp(grid, x0)), tf.tensor1d(norm.std));
-    return tf.div(tf.sum(tf.mul(tf.square(diff), removed)), tf.maximum(tf.sum(removed), 1));
-  });
-  const m = mse.dataSync()[0]!;
-  const cells = reconstructionGrid(grid, x0, pred, out.mask, { denorm: norm });
-  tf.dispose([mse, x0, pred, out.loss, out.pred, out.mask, out.idsRestore, out.latent]);
-  return { psnr: psnr(m, 1), picture: tileImages(cells, { scale: 3, pad: 3 }) };
-};
 
 const sameJson = (a: unknown, b: string | undefined): boolean => b !== undefined && JSON.stringify(a) === b;
 
@@ -83,8 +63,9 @@ const sameJson = (a: unknown, b: string | undefined): boolean => b !== undefined
  */
 export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> => {
   const backend = await useBackend(r.backend);
-  const modelConfig = runModelConfig(r);
-  const model = mae(modelConfig);
+  const modelConfig = r.spec.config;
+  const built = buildModel(r.spec);
+  const model = trainable(built);
   const { train: data, held } = loadSplits(r.data, {
     count: r.count,
     held: r.held,
@@ -96,22 +77,24 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     throw new ConfigError(
       '--data',
       `${data.height}x${data.width}x${data.channels}`,
-      `images must be ${h}x${w}x${c} for preset ${r.preset}${r.data.kind === 'folder' ? ' (use --size)' : ''}`,
+      `images must be ${h}x${w}x${c} for ${r.spec.method} ${r.label}${r.data.kind === 'folder' ? ' (use --size)' : ''}`,
     );
   }
   const norm: Norm = channelStats(data);
   const ckDir = join(r.out, 'checkpoints');
   const latest = join(ckDir, 'latest.safetensors');
   const metadata = {
-    method: 'mae',
+    method: r.spec.method,
     model: JSON.stringify(modelConfig),
     train: JSON.stringify(r.train),
     norm: JSON.stringify(norm),
     data: JSON.stringify(r.data),
   };
-  let state: TrainState<MaeParams>;
+  let state: TrainState<Params>;
   if (r.resume && existsSync(latest)) {
     const meta = readCheckpointMetadata(latest);
+    if (meta['method'] !== r.spec.method)
+      throw new ConfigError('--resume', latest, `holds a ${meta['method'] ?? 'unknown'} model, not ${r.spec.method}`);
     if (!sameJson(modelConfig, meta['model']))
       throw new ConfigError('--resume', latest, `was trained with model ${meta['model']}, not ${JSON.stringify(modelConfig)}`);
     if (!sameJson(r.train, meta['train']))
@@ -132,10 +115,10 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   }
   writeFileAtomic(
     join(r.out, 'config.json'),
-    JSON.stringify({ ...metadata, model: modelConfig, train: r.train, norm, data: r.data, backend, preset: r.preset }, null, 2),
+    JSON.stringify({ ...metadata, model: modelConfig, train: r.train, norm, data: r.data, backend, preset: r.label }, null, 2),
   );
   r.log(
-    `training MAE ${r.preset} on ${data.count} ${r.data.kind} images (${held.count} held out), ${r.train.steps} steps of ${r.train.batch * r.train.accum} on ${backend}; writing to ${r.out}`,
+    `training ${r.spec.method} ${r.label} on ${data.count} ${r.data.kind} images (${held.count} held out), ${r.train.steps} steps of ${r.train.batch * r.train.accum} on ${backend}; writing to ${r.out}`,
   );
   const evalImages = batchTensor(
     held,
@@ -146,9 +129,10 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   const psnrs: { step: number; psnr: number }[] = [];
   let images = 0;
   let seconds = 0;
-  const checkpoint = (s: TrainState<MaeParams>): void => {
+  const checkpoint = (s: TrainState<Params>): void => {
     const path = saveCheckpoint(ckDir, s, metadata);
-    const e = evaluate(model, s.params, evalImages, norm, r.train.seed);
+    const ev = heldOutEval(built, s.params, evalImages, norm, fold(key(r.train.seed), 'eval'));
+    const e = { psnr: ev.psnr, picture: tileImages(ev.cells, { scale: 3, pad: 3 }) };
     const name = `step-${String(s.step).padStart(6, '0')}.png`;
     writePng(join(r.out, 'reconstructions', name), e.picture);
     writePng(join(r.out, 'reconstructions', 'latest.png'), e.picture);
@@ -157,7 +141,7 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     r.log(`  checkpoint ${path}; held-out masked PSNR ${e.psnr.toFixed(2)} dB; picture reconstructions/${name}`);
   };
   if (state.step === 0) checkpoint(state);
-  const onStep = (i: StepInfo, s: TrainState<MaeParams>): void => {
+  const onStep = (i: StepInfo, s: TrainState<Params>): void => {
     losses.push(i.loss);
     if (i.step > state.step + 1) {
       // the first step of a run includes kernel compilation and warm-up: left out of the rate
@@ -179,8 +163,8 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   const k = Math.max(1, Math.min(10, Math.floor(losses.length / 4)));
   const summary = {
     command: 'train',
-    method: 'mae',
-    preset: r.preset,
+    method: r.spec.method,
+    preset: r.label,
     backend,
     steps: r.train.steps,
     loss: { first: +mean(losses.slice(0, k)).toFixed(4), last: +mean(losses.slice(-k)).toFixed(4) },
@@ -194,4 +178,109 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   );
   r.log(JSON.stringify(summary));
   return summary;
+};
+
+const trainFlags: FlagSpec = {
+  method: { type: 'string', default: 'mae', help: 'mae | diffmae' },
+  preset: {
+    type: 'string',
+    default: 'micro/4',
+    help: `preset of the method: MAE ${Object.keys(MAE_PRESETS).join(', ')}; DiffMAE ${Object.keys(DIFFMAE_PRESETS).join(', ')}`,
+  },
+  data: { type: 'string', default: 'synthetic', help: 'synthetic | cifar10:DIR | folder:DIR | npy:IMAGES.npy[:LABELS.npy]' },
+  count: { type: 'string', default: '2000', help: 'synthetic training images' },
+  held: { type: 'string', default: '200', help: 'held-out images (pictures and PSNR)' },
+  size: { type: 'string', help: 'resize folder images to SIZE x SIZE' },
+  steps: { type: 'string', default: '200', help: 'optimiser steps' },
+  batch: { type: 'string', default: '64', help: 'images per micro-batch' },
+  accum: { type: 'string', default: '1', help: 'micro-batches per step (gradient accumulation)' },
+  'base-lr': { type: 'string', default: '1.5e-4', help: 'lr = base-lr * batch * accum / 256' },
+  'min-lr': { type: 'string', default: '0', help: 'final learning rate of the cosine' },
+  warmup: { type: 'string', help: 'warmup steps (default 5% of the steps)' },
+  'weight-decay': { type: 'string', default: '0.05', help: 'AdamW weight decay (dense kernels only)' },
+  clip: { type: 'string', help: 'clip the global gradient norm to this value' },
+  'mask-ratio': { type: 'string', help: "share of patches removed (default: the preset's, 0.75)" },
+  'norm-pix': { type: 'boolean', default: false, help: 'MAE: normalise target patches (norm_pix_loss)' },
+  decoder: { type: 'string', help: "DiffMAE decoder: cross | cross-self | joint (default: the preset's)" },
+  'top-down': { type: 'boolean', default: false, help: 'DiffMAE: decoder block i reads encoder block depth-1-i' },
+  schedule: { type: 'string', default: 'cosine', help: 'DiffMAE noise schedule: cosine | linear (1e-4..0.02)' },
+  rho: { type: 'string', default: '1', help: 'DiffMAE: exponent on the schedule (alphaBar -> alphaBar^rho)' },
+  target: { type: 'string', default: 'x0', help: 'DiffMAE: what the decoder predicts: x0 | eps' },
+  seed: { type: 'string', default: '0', help: 'seed for data order, masks, noise and params' },
+  backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
+  out: { type: 'string', default: 'runs/train', help: 'output folder' },
+  'checkpoint-every': { type: 'string', default: '50', help: 'steps between checkpoints' },
+  'log-every': { type: 'string', default: '10', help: 'steps between progress lines' },
+  resume: { type: 'boolean', default: false, help: 'continue from OUT/checkpoints/latest.safetensors if present' },
+};
+
+/** The model spec the train flags describe: the method's preset, then the overrides. */
+const specFromFlags = (f: Flags): ModelSpec => {
+  const method = choice(f, 'method', METHODS);
+  const base = presetSpec(method, str(f, 'preset'));
+  const maskRatio = optional(f, 'mask-ratio', (g, n) => ratio('--mask-ratio', num(g, n)));
+  if (base.method === 'mae') {
+    if (f['decoder'] !== undefined || f['top-down'] === true)
+      throw new ConfigError('--decoder', f['decoder'] ?? '--top-down', 'applies to --method diffmae only');
+    return {
+      method: 'mae',
+      config: { ...base.config, normPix: f['norm-pix'] === true, maskRatio: maskRatio ?? base.config.maskRatio ?? 0.75 },
+    };
+  }
+  if (f['norm-pix'] === true) throw new ConfigError('--norm-pix', true, 'applies to --method mae only');
+  const kind = optional(f, 'decoder', (g, n) => choice(g, n, ['cross', 'cross-self', 'joint'] as const)) ?? base.config.decoder.kind;
+  const rho = num(f, 'rho');
+  const schedule = choice(f, 'schedule', ['cosine', 'linear'] as const) === 'cosine' ? Schedule.cosine({ rho }) : Schedule.linear({ rho });
+  return {
+    method: 'diffmae',
+    config: {
+      ...base.config,
+      decoder: { ...base.config.decoder, kind, topDown: f['top-down'] === true },
+      maskRatio: maskRatio ?? base.config.maskRatio ?? 0.75,
+      schedule,
+      target: choice(f, 'target', ['x0', 'eps'] as const),
+    },
+  };
+};
+
+/**
+ * The `tesserae train` command.
+ *
+ * @since 0.1.0
+ */
+export const trainCommand: Command = {
+  summary: 'train MAE or DiffMAE on the embedded synthetic data (or CIFAR-10, an image folder, .npy), with checkpoints and pictures',
+  flags: trainFlags,
+  run: async (argv) => {
+    const f = parseFlags(argv, trainFlags);
+    const spec = specFromFlags(f);
+    const warmup = optional(f, 'warmup', (g, n) => integer(g, n, 0));
+    const clip = optional(f, 'clip', num);
+    const size = optional(f, 'size', (g, n) => integer(g, n, 1));
+    await runTrain({
+      spec,
+      label: str(f, 'preset'),
+      data: parseDataSource(str(f, 'data')),
+      count: integer(f, 'count', 1),
+      held: integer(f, 'held', 1),
+      ...(size === undefined ? {} : { size }),
+      train: trainConfig({
+        steps: integer(f, 'steps', 1),
+        batch: integer(f, 'batch', 1),
+        accum: integer(f, 'accum', 1),
+        baseLr: num(f, 'base-lr'),
+        minLr: num(f, 'min-lr'),
+        weightDecay: num(f, 'weight-decay'),
+        seed: integer(f, 'seed', 0),
+        ...(warmup === undefined ? {} : { warmup }),
+        ...(clip === undefined ? {} : { clip }),
+      }),
+      backend: choice(f, 'backend', BACKENDS),
+      out: str(f, 'out'),
+      checkpointEvery: integer(f, 'checkpoint-every', 1),
+      logEvery: integer(f, 'log-every', 1),
+      resume: f['resume'] === true,
+      log: (line) => console.log(line),
+    });
+  },
 };

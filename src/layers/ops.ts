@@ -87,18 +87,21 @@ const gatherPerSample = (x: Tensor, ids: Tensor): Tensor =>
   });
 
 /**
- * Tokens `x` [N, L, D] gathered per sample by `ids` [N, K] (int32), where `ids` holds the first
- * K entries of a per-sample permutation of 0..L-1 and `inverse` [N, L] is that permutation's
- * inverse (MAE's ids_shuffle[:, :K] and ids_restore). Returns [N, K, D]. With K = L and
- * `ids = idsRestore`, `inverse = idsShuffle`, it unshuffles a full sequence.
+ * Tokens `x` [N, L, D] gathered per sample by `ids` [N, K] (int32), where `ids` holds entries
+ * offset .. offset + K - 1 of a per-sample permutation of 0..L-1 and `inverse` [N, L] is that
+ * permutation's inverse. With MAE's ids_shuffle and ids_restore: offset 0 and K = keep gives the
+ * visible tokens; offset keep gives the removed ones; K = L with `ids = idsRestore` and
+ * `inverse = idsShuffle` unshuffles a whole sequence. Returns [N, K, D]; the gradient pads and
+ * gathers by the inverse (no UnsortedSegmentSum, which the WASM backend lacks).
  *
  * @example
  * gatherTokens(tokens, idsKeep, idsRestore) // the visible tokens, in shuffle order
  * @since 0.1.0
  */
-export const gatherTokens = (x: Tensor, ids: Tensor, inverse: Tensor): Tensor => {
+export const gatherTokens = (x: Tensor, ids: Tensor, inverse: Tensor, offset = 0): Tensor => {
   const k = ids.shape[1]!;
   const l = inverse.shape[1]!;
+  if (offset < 0 || offset + k > l) throw new ShapeError('gatherTokens ids', `[N, K] with offset ${offset} + K <= ${l}`, ids.shape);
   const f = custom((...args) => {
     const [xs, save] = args as [Tensor, Save];
     save([inverse]);
@@ -111,7 +114,7 @@ export const gatherTokens = (x: Tensor, ids: Tensor, inverse: Tensor): Tensor =>
               ? dy
               : tf.pad(dy, [
                   [0, 0],
-                  [0, l - k],
+                  [offset, l - offset - k],
                   [0, 0],
                 ]);
           return gatherPerSample(padded, inv!);

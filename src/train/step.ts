@@ -64,6 +64,15 @@ const lossOfLeaves =
     model.apply(unflatten(template, new Map(names.map((n, i) => [n, leaves[i]!]))), input, ctx(key, true)).loss;
 
 /**
+ * Value and gradients of `f` at `xs`; an input the value does not depend on (a parameter the
+ * current configuration leaves unused) gets a zero gradient instead of an error.
+ */
+const valueAndGrads = (f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): { value: Tensor; grads: Tensor[] } => {
+  const { value, grads } = tf.engine().gradients(() => f(...xs), xs, undefined, true);
+  return { value, grads: grads.map((g, i) => g ?? tf.zerosLike(xs[i]!)) };
+};
+
+/**
  * One training step over `micro` micro-batches (gradients averaged over them). Micro-batch i
  * draws its corruption with `fold(key, i)`. Throws a {@link DataError} and applies nothing if
  * the loss is not finite.
@@ -86,7 +95,7 @@ export const trainStep = <P extends Params>(
   let lossSum = 0;
   try {
     micro.forEach((input, i) => {
-      const { value, grads } = tf.valueAndGrads(lossOfLeaves(model, state.params, names, input, fold(key, i)))(leaves);
+      const { value, grads } = valueAndGrads(lossOfLeaves(model, state.params, names, input, fold(key, i)), leaves);
       lossSum += value.dataSync()[0]!;
       value.dispose();
       if (sum === null) sum = grads;

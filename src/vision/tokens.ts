@@ -9,7 +9,7 @@ import { ShapeError } from '../core/errors.js';
 import { normalInit, type Initializer } from '../core/initializers.js';
 import { layer, type Layer } from '../core/layer.js';
 import type { NoParams } from '../core/params.js';
-import { expectRank, spec } from '../core/spec.js';
+import { expectRank, spec, type TensorSpec } from '../core/spec.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { lift } from '../combinators/lift.js';
 import { gatherTokens, repeatTokens } from '../layers/ops.js';
@@ -100,20 +100,49 @@ export const refillMasked = (
     name,
     (key, s) => {
       const sh = expectRank(`${name} decoderSeq`, s.decoderSeq, 3);
-      const l = expectRank(`${name} idsRestore`, s.idsRestore, 2)[1]!;
-      return {
-        params: { maskToken: init(key, [1, 1, sh[2]!]) },
-        outSpec: { decoderFull: spec([sh[0]!, l === -1 ? -1 : prefix + l, sh[2]!], s.decoderSeq.dtype) },
-      };
+      return { params: { maskToken: init(key, [1, 1, sh[2]!]) }, outSpec: { decoderFull: refillSpec(name, prefix, s) } };
     },
-    (p, { decoderSeq: seq, idsRestore, idsShuffle }) => {
-      const [b, n, d] = seq.shape as [number, number, number];
-      const l = idsRestore.shape[1]!;
-      const keep = n - prefix;
-      if (keep < 0 || keep > l) throw new ShapeError(`${name} decoderSeq`, `[${b}, ${prefix} + keep (<= ${l}), ${d}]`, seq.shape);
-      const visible = prefix === 0 ? seq : tf.slice(seq, [0, prefix, 0], [-1, -1, -1]);
-      const shuffled = keep === l ? visible : tf.concat([visible, repeatTokens(p.maskToken, b, l - keep)], 1);
-      const ordered = gatherTokens(shuffled, idsRestore, idsShuffle);
-      return { decoderFull: prefix === 0 ? ordered : tf.concat([tf.slice(seq, [0, 0, 0], [-1, prefix, -1]), ordered], 1) };
+    (p, e) => {
+      const [b, n, d] = e.decoderSeq.shape as [number, number, number];
+      const removed = e.idsRestore.shape[1]! - (n - prefix);
+      return { decoderFull: refill(name, prefix, e, removed < 0 ? null : repeatTokens(p.maskToken, b, removed), d) };
     },
+  );
+
+const refillSpec = (name: string, prefix: number, s: { readonly decoderSeq: TensorSpec; readonly idsRestore: TensorSpec }): TensorSpec => {
+  const sh = expectRank(`${name} decoderSeq`, s.decoderSeq, 3);
+  const l = expectRank(`${name} idsRestore`, s.idsRestore, 2)[1]!;
+  return spec([sh[0]!, l === -1 ? -1 : prefix + l, sh[2]!], s.decoderSeq.dtype);
+};
+
+/** Visible tokens of `decoderSeq` (after the prefix), then `fill` for the removed slots, unshuffled; prefix in front. */
+const refill = (name: string, prefix: number, e: RefillIn, fill: Tensor | null, d: number): Tensor => {
+  const [b, n] = e.decoderSeq.shape as [number, number, number];
+  const l = e.idsRestore.shape[1]!;
+  const keep = n - prefix;
+  if (keep < 0 || keep > l || fill === null)
+    throw new ShapeError(`${name} decoderSeq`, `[${b}, ${prefix} + keep (<= ${l}), ${d}]`, e.decoderSeq.shape);
+  if (fill.shape[1] !== l - keep || fill.shape[2] !== d) throw new ShapeError(`${name} fill`, `[${b}, ${l - keep}, ${d}]`, fill.shape);
+  const visible = prefix === 0 ? e.decoderSeq : tf.slice(e.decoderSeq, [0, prefix, 0], [-1, -1, -1]);
+  const shuffled = keep === l ? visible : tf.concat([visible, fill], 1);
+  const ordered = gatherTokens(shuffled, e.idsRestore, e.idsShuffle);
+  return prefix === 0 ? ordered : tf.concat([tf.slice(e.decoderSeq, [0, 0, 0], [-1, prefix, -1]), ordered], 1);
+};
+
+/** Input of {@link refillQueries}: as {@link RefillIn}, plus the queries for the removed slots. */
+export type RefillQueriesIn = RefillIn & { readonly queries: Tensor };
+
+/**
+ * The joint decoder's input when the removed slots hold queries (DiffMAE "joint"): like
+ * {@link refillMasked}, with `queries` [B, L - keep, D] in place of the mask token.
+ *
+ * @example
+ * then('refill', refillQueries(1))
+ * @since 0.1.0
+ */
+export const refillQueries = (prefix: number, name = 'refillQueries'): Layer<NoParams, RefillQueriesIn, { readonly decoderFull: Tensor }> =>
+  layer<NoParams, RefillQueriesIn, { readonly decoderFull: Tensor }>(
+    name,
+    (_key, s) => ({ params: {}, outSpec: { decoderFull: refillSpec(name, prefix, s) } }),
+    (_p, e) => ({ decoderFull: refill(name, prefix, e, e.queries, e.decoderSeq.shape[2]!) }),
   );

@@ -17,7 +17,12 @@ import { layerNorm } from '../layers/layerNorm.js';
 import { learnedPosEmbed, sincosPosEmbed } from '../layers/posEmbed.js';
 import { keepVisible, prependTokens, refillMasked, dropTokens } from './tokens.js';
 import { vitBlock } from './vitBlock.js';
-import type { Layer } from '../core/layer.js';
+import { layer, subCtx, type Layer } from '../core/layer.js';
+import { fold } from '../core/key.js';
+import type { Params } from '../core/params.js';
+import type { TensorSpec } from '../core/spec.js';
+import type { LayerNormParams } from '../layers/layerNorm.js';
+import type { VitBlockParams } from './vitBlock.js';
 import type { NoParams } from '../core/params.js';
 import { normalInit } from '../core/initializers.js';
 
@@ -86,6 +91,73 @@ export const visibleEncoder = (cfg: EncoderConfig) => {
     then('trunk', on('encoderSeq', trunk(cfg), 'latent')),
   );
 };
+
+/** Params of {@link featureTrunk}: the same names as `trunk`, so checkpoints carry over. */
+export type TrunkParams = { readonly blocks: readonly VitBlockParams[]; readonly norm: LayerNormParams };
+
+/**
+ * ViT blocks and a final LayerNorm that also return the block outputs for top-down decoders:
+ * { latent, encoderFeatures: [block 0, ..., block depth-2, latent] }; the last entry is the
+ * normed output itself, so the first decoder block reads what a plain decoder would.
+ *
+ * @example
+ * featureTrunk({ width: 192, depth: 12, heads: 3 })
+ * @since 0.1.0
+ */
+export const featureTrunk = (
+  size: VitSize,
+): Layer<TrunkParams, Tensor, { readonly latent: Tensor; readonly encoderFeatures: readonly Tensor[] }> => {
+  const depth = positiveInt('vit.depth', size.depth);
+  const blocks = Array.from({ length: depth }, () => vitBlock({ width: size.width, heads: size.heads, mlpRatio: size.mlpRatio ?? 4 }));
+  const norm = layerNorm();
+  return layer<TrunkParams, Tensor, { readonly latent: Tensor; readonly encoderFeatures: readonly Tensor[] }>(
+    'featureTrunk',
+    (key, s) => {
+      const params = blocks.map((b, i) => b.init(fold(fold(key, 'blocks'), i), s).params);
+      return {
+        params: { blocks: params, norm: norm.init(fold(key, 'norm'), s).params },
+        outSpec: { latent: s, encoderFeatures: blocks.map(() => s) },
+      };
+    },
+    (p, x, c) => {
+      const features: Tensor[] = [];
+      let h = x;
+      blocks.forEach((b, i) => {
+        h = b.apply(p.blocks[i]!, h, subCtx(c, `blocks.${i}`));
+        features.push(h);
+      });
+      const latent = norm.apply(p.norm, h, subCtx(c, 'norm'));
+      features[features.length - 1] = latent;
+      return { latent, encoderFeatures: features };
+    },
+  );
+};
+
+/**
+ * {@link visibleEncoder} that also writes { encoderFeatures }, the output of every block.
+ *
+ * @example
+ * const enc = visibleEncoderWithFeatures({ grid: [8, 8], width: 192, depth: 12, heads: 3 })
+ * @since 0.1.0
+ */
+export const visibleEncoderWithFeatures = (cfg: EncoderConfig) => {
+  const n = cfg.clsTokens ?? 1;
+  return pipe(
+    start<EncoderIn>(),
+    then('embed', on('xt', serial({ proj: dense(cfg.width), pos: posOf(cfg.grid, cfg.pos ?? 'sincos') }), 'tokens')),
+    then('mask', keepVisible),
+    then('cls', on('visible', prependTokens(n, cfg.clsInit === 'zeros' ? zeros : normalInit(0.02)), 'encoderSeq')),
+    then('trunk', fromField('encoderSeq', featureTrunk(cfg))),
+  );
+};
+
+/** A record-output layer reading one field. */
+const fromField = <K extends string, P extends Params, O>(name: K, f: Layer<P, Tensor, O>): Layer<P, { readonly [k in K]: Tensor }, O> =>
+  layer<P, { readonly [k in K]: Tensor }, O>(
+    `${f.name}@${name}`,
+    (key, s) => f.init(key, (s as unknown as Record<string, TensorSpec>)[name]!),
+    (p, x, c) => f.apply(p, x[name], c),
+  );
 
 /**
  * Configuration of {@link jointDecoder}.

@@ -72,7 +72,20 @@ describe('tesserae reconstruct', () => {
       return join(dir, name);
     };
     const truncated = write('trunc.safetensors', bytes.subarray(0, bytes.length - 100));
-    const ints = write('ints.safetensors', writeSafetensors([...weights].map(([k, v]) => [k, k === 'norm.bias' ? { dtype: 'I32', shape: v.shape, data: Int32Array.from(v.data) } : { dtype: 'F32', shape: v.shape, data: v.data }] as const)));
+    const ints = write(
+      'ints.safetensors',
+      writeSafetensors(
+        [...weights].map(
+          ([k, v]) =>
+            [
+              k,
+              k === 'norm.bias'
+                ? { dtype: 'I32', shape: v.shape, data: Int32Array.from(v.data) }
+                : { dtype: 'F32', shape: v.shape, data: v.data },
+            ] as const,
+        ),
+      ),
+    );
     const hostile = write('hostile.safetensors', Uint8Array.from([255, 255, 255, 255, 255, 255, 0, 0, 123, 125]));
     const wrongShape = write('x3.npy', writeNpy({ shape: [n, 16, 12, 3], data: new Float32Array(n * 16 * 12 * 3) }));
     const nan = new Float32Array(images);

@@ -1,0 +1,88 @@
+/**
+ * Models by name: a serialisable {@link ModelSpec} (method + configuration) that checkpoints
+ * carry in their metadata, and the function that builds the model from it.
+ *
+ * @since 0.1.0
+ */
+import { ConfigError, FormatError } from '../core/errors.js';
+import type { Layer } from '../core/layer.js';
+import type { Params } from '../core/params.js';
+import type { Tensor } from '../core/tf.js';
+import { diffmae, DIFFMAE_PRESETS, type DiffMaeConfig, type DiffMaeModel } from './diffmae.js';
+import { mae, MAE_PRESETS, type MaeConfig, type MaeModel } from './mae.js';
+import type { ModelIn } from './model.js';
+
+/**
+ * A model by method and configuration: plain data.
+ *
+ * @since 0.1.0
+ */
+export type ModelSpec =
+  { readonly method: 'mae'; readonly config: MaeConfig } | { readonly method: 'diffmae'; readonly config: DiffMaeConfig };
+
+/** The methods {@link buildModel} knows. */
+export const METHODS = ['mae', 'diffmae'] as const;
+/** A method name. */
+export type MethodName = (typeof METHODS)[number];
+
+/**
+ * A built model: the layer the trainer drives, and the typed model for method-specific code.
+ *
+ * @since 0.1.0
+ */
+export type BuiltModel =
+  { readonly method: 'mae'; readonly model: MaeModel } | { readonly method: 'diffmae'; readonly model: DiffMaeModel };
+
+/**
+ * Builds the model a spec describes.
+ *
+ * @example
+ * buildModel({ method: 'mae', config: MAE_PRESETS['micro/4'] })
+ * @since 0.1.0
+ */
+export const buildModel = (spec: ModelSpec): BuiltModel =>
+  spec.method === 'mae' ? { method: 'mae', model: mae(spec.config) } : { method: 'diffmae', model: diffmae(spec.config) };
+
+/**
+ * The layer a trainer drives, whatever the method.
+ *
+ * @example
+ * trainable(buildModel(spec))
+ * @since 0.1.0
+ */
+export const trainable = (b: BuiltModel): Layer<Params, ModelIn, { readonly loss: Tensor }> =>
+  b.model as unknown as Layer<Params, ModelIn, { readonly loss: Tensor }>;
+
+/**
+ * A preset of a method as a spec.
+ *
+ * @example
+ * presetSpec('diffmae', 'micro/4')
+ * @since 0.1.0
+ */
+export const presetSpec = (method: MethodName, preset: string): ModelSpec => {
+  if (method === 'mae') {
+    if (!(preset in MAE_PRESETS)) throw new ConfigError('--preset', preset, `must be one of ${Object.keys(MAE_PRESETS).join(', ')}`);
+    return { method, config: MAE_PRESETS[preset as keyof typeof MAE_PRESETS] };
+  }
+  if (!(preset in DIFFMAE_PRESETS)) throw new ConfigError('--preset', preset, `must be one of ${Object.keys(DIFFMAE_PRESETS).join(', ')}`);
+  return { method, config: DIFFMAE_PRESETS[preset as keyof typeof DIFFMAE_PRESETS] };
+};
+
+/**
+ * The spec stored in a checkpoint's metadata (`method`, `model`).
+ *
+ * @example
+ * specFromMetadata(meta, 'runs/a/checkpoints/latest.safetensors')
+ * @since 0.1.0
+ */
+export const specFromMetadata = (meta: Record<string, string>, file: string): ModelSpec => {
+  const method = meta['method'];
+  if (method !== 'mae' && method !== 'diffmae')
+    throw new FormatError(file, `metadata method ${JSON.stringify(method ?? null)} is not one of ${METHODS.join(', ')}`);
+  try {
+    return { method, config: JSON.parse(meta['model'] ?? 'null') as MaeConfig & DiffMaeConfig };
+  } catch {
+    throw new FormatError(file, 'metadata model is not valid JSON');
+  }
+};

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, statSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { synthetic, writeNpy, writeSafetensors, Mask, ConfigError } from '../../src/index.js';
+import { parseMask } from '../../src/cli/inpaint.js';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'tesserae-inpaint-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const ckpt = join(dir, 'run', 'checkpoints', 'latest.safetensors');
+const x = join(dir, 'x.npy');
+
+describe('tesserae inpaint', () => {
+  before(() => {
+    const r = run(
+      'train',
+      '--method',
+      'diffmae',
+      '--decoder',
+      'cross',
+      '--steps',
+      '3',
+      '--batch',
+      '8',
+      '--count',
+      '16',
+      '--held',
+      '4',
+      '--checkpoint-every',
+      '3',
+      '--backend',
+      'wasm',
+      '--out',
+      join(dir, 'run'),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const d = synthetic({ count: 5, start: 100 });
+    writeFileSync(x, writeNpy({ shape: [5, 32, 32, 3], data: d.images }));
+  });
+
+  it('inpaints with DDIM: a grid, a strip of reverse steps, and the masked-region PSNR as the last line', () => {
+    const out = join(dir, 'out');
+    const r = run(
+      'inpaint',
+      '--checkpoint',
+      ckpt,
+      '--images',
+      x,
+      '--mask',
+      'center:0.25',
+      '--sampler',
+      'ddim',
+      '--steps',
+      '8',
+      '--count',
+      '4',
+      '--out',
+      out,
+      '--backend',
+      'wasm',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      method: string;
+      psnr: number;
+      psnrPerImage: number[];
+      removed: number;
+      steps: number;
+    };
+    assert.equal(j.method, 'diffmae');
+    assert.equal(j.removed, 16);
+    assert.equal(j.steps, 8);
+    assert.equal(j.psnrPerImage.length, 4);
+    assert.ok(Number.isFinite(j.psnr));
+    assert.ok(statSync(join(out, 'inpaint.png')).size > 100 && statSync(join(out, 'steps.png')).size > 100);
+  });
+
+  it('bad input gets a typed error naming it, exit 2, and writes nothing', () => {
+    const out = join(dir, 'never');
+    const wrong = join(dir, 'x16.npy');
+    writeFileSync(wrong, writeNpy({ shape: [2, 16, 16, 3], data: new Float32Array(2 * 16 * 16 * 3) }));
+    const foreign = join(dir, 'foreign.safetensors');
+    writeFileSync(foreign, writeSafetensors([['w', { dtype: 'F32', shape: [1], data: Float32Array.of(1) }]]));
+    for (const [args, pattern] of [
+      [['--mask', 'ring:3'], /--mask = "ring:3"/],
+      [['--mask', 'center:1.5'], /mask\.ratio = 1\.5/],
+      [['--checkpoint', join(dir, 'none.safetensors')], /none\.safetensors: no such file/],
+      [['--checkpoint', foreign], /foreign\.safetensors: not a tesserae checkpoint/],
+      [['--images', wrong], /x16\.npy: expected shape \[N, 32, 32, 3\]/],
+      [['--sampler', 'euler'], /--sampler = "euler"/],
+      [['--steps', '5000'], /sampler\.steps = 5000/],
+    ] as const) {
+      const base = ['inpaint', '--checkpoint', ckpt, '--images', x, '--out', out, '--backend', 'cpu'];
+      for (let i = 0; i < args.length; i += 2) {
+        const at = base.indexOf(args[i]!);
+        if (at >= 0) base[at + 1] = args[i + 1]!;
+        else base.push(args[i]!, args[i + 1]!);
+      }
+      const r = run(...base);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, pattern, args.join(' '));
+    }
+    assert.equal(existsSync(out), false);
+  });
+
+  it('parses masks', () => {
+    assert.deepEqual(parseMask('random:0.75'), Mask.random(0.75));
+    assert.deepEqual(parseMask('block:1,2,3,4'), Mask.block({ top: 1, left: 2, height: 3, width: 4 }));
+    assert.throws(() => parseMask('block:1,2'), ConfigError);
+  });
+});

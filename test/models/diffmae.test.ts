@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  tf,
+  Key,
+  ctx,
+  spec,
+  diffmae,
+  DIFFMAE_PRESETS,
+  disposeParams,
+  synthetic,
+  inpaint,
+  drawMask,
+  Mask,
+  Sampler,
+  patchifyOp,
+  gridOf,
+  Schedule,
+  ConfigError,
+  flatten,
+  unflatten,
+  type DiffMaeConfig,
+  type Layer,
+  type NetworkIn,
+} from '../../src/index.js';
+import { forEachBackend, noLeak, onCpu } from '../helpers.js';
+
+const tiny = (decoder: Partial<DiffMaeConfig['decoder']> = {}, extra: Partial<DiffMaeConfig> = {}): DiffMaeConfig => ({
+  image: [16, 16, 3],
+  patch: 4,
+  encoder: { width: 16, depth: 2, heads: 2 },
+  decoder: { kind: 'cross-self', width: 16, depth: 2, heads: 2, ...decoder },
+  schedule: Schedule.cosine({ steps: 50 }),
+  ...extra,
+});
+const images = () => tf.tensor4d(synthetic({ count: 3, size: 16 }).images, [3, 16, 16, 3]);
+
+forEachBackend('DiffMAE decoders', () => {
+  for (const [kind, topDown] of [
+    ['cross', false],
+    ['cross-self', false],
+    ['joint', false],
+    ['cross', true],
+    ['cross-self', true],
+  ] as const) {
+    it(`${kind}${topDown ? ' top-down' : ''}: finite loss, gradients for every parameter, no leak`, () => {
+      const model = diffmae(tiny({ kind, topDown }));
+      const { params } = model.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
+      const x = images();
+      const out = noLeak(() => model.apply(params, { images: x }, ctx(Key.key(1), true)));
+      assert.equal(out.groups.length, 1);
+      assert.ok(Number.isFinite(out.loss.dataSync()[0]!));
+      assert.deepEqual(out.groups[0]!.predX0!.shape, [3, 16, 48]);
+      const flat = flatten(params);
+      const { grads } = tf.engine().gradients(
+        () => model.apply(unflatten(params, new Map(flat)), { images: x }, ctx(Key.key(1), true)).loss,
+        flat.map(([, t]) => t),
+        undefined,
+        true,
+      );
+      grads.forEach((g, i) => assert.ok(g && g.dataSync().every(Number.isFinite), `no gradient for ${flat[i]![0]}`));
+      tf.dispose(grads.filter((g): g is tf.Tensor => g !== undefined));
+      tf.dispose([x, out.loss, ...out.groups.flatMap((g) => [g.loss, g.latent, g.predX0!, g.x0, g.xt, g.mask, g.idsRestore, g.t])]);
+      disposeParams(params);
+    });
+  }
+});
+
+describe('DiffMAE', () => {
+  onCpu();
+
+  it('cross decoders predict the removed patches only (zeros on visible slots)', () => {
+    const model = diffmae(tiny({ kind: 'cross' }));
+    const { params } = model.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
+    const x = images();
+    const out = model.apply(params, { images: x }, ctx(Key.key(2), true));
+    const g = out.groups[0]!;
+    const pred = g.predX0!.arraySync() as number[][][];
+    const mask = g.mask.arraySync() as number[][];
+    mask.forEach((row, n) =>
+      row.forEach((m, l) => (m === 0 ? assert.ok(pred[n]![l]!.every((v) => v === 0)) : assert.ok(pred[n]![l]!.some((v) => v !== 0)))),
+    );
+    disposeParams(params);
+  });
+
+  it('options are validated by name', () => {
+    assert.throws(
+      () => diffmae(tiny({ kind: 'joint', topDown: true })),
+      (e: unknown) => e instanceof ConfigError && e.field === 'decoder.topDown',
+    );
+    assert.throws(() => diffmae(tiny({ topDown: true, depth: 3 })), /decoder\.depth = 3/);
+    assert.throws(() => diffmae('nano/1' as keyof typeof DIFFMAE_PRESETS), /preset = "nano\/1"/);
+  });
+
+  describe('inpainting', () => {
+    const model = diffmae(tiny());
+    const grid = gridOf(model.corruption.patching, [16, 16, 3]);
+
+    it('runs the encoder once, keeps the visible pixels exactly, is deterministic and leaks nothing', () => {
+      let calls = 0;
+      const enc = model.parts.encoder;
+      const spied = {
+        ...model,
+        parts: {
+          ...model.parts,
+          encoder: { ...enc, apply: (p: never, x: NetworkIn, c: ReturnType<typeof ctx>) => (calls++, enc.apply(p, x, c)) } as typeof enc,
+        },
+      };
+      const { params } = model.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
+      const x = images();
+      const draw = drawMask(Mask.center(0.25), Key.key(0), 3, grid);
+      const before = tf.memory().numTensors;
+      const a = inpaint(spied, params, x, draw, {
+        sampler: Sampler.ddim({ steps: 10, eta: 1 }),
+        key: Key.key(3),
+        clip: null,
+        record: [0, 9],
+      });
+      assert.equal(calls, 1);
+      assert.equal(tf.memory().numTensors, before + 3, 'only the result and the two recorded steps remain');
+      const b = inpaint(model, params, x, draw, { sampler: Sampler.ddim({ steps: 10, eta: 1 }), key: Key.key(3), clip: null });
+      assert.deepEqual(a.result.dataSync(), b.result.dataSync());
+      const x0 = patchifyOp(model.corruption.patching, x).dataSync();
+      const r = a.result.dataSync();
+      for (let i = 0; i < r.length; i++) if (draw.mask[Math.floor(i / 48)] === 0) assert.ok(Object.is(r[i], x0[i]), `visible value ${i}`);
+      assert.deepEqual(
+        a.steps.map((s) => s.t),
+        [50, 5],
+      );
+      assert.deepEqual(a.steps[1]!.x0.dataSync(), a.result.dataSync(), 'the last recorded x0 estimate is the result');
+      disposeParams(params);
+    });
+
+    it('MAE is one step of diffusion: a single DDIM step from pure noise predicts the removed patches from the visible ones only', () => {
+      const { params } = model.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
+      const x = images();
+      const draw = drawMask(Mask.random(0.75), Key.key(5), 3, grid);
+      // overwrite the removed pixels of the input: a one-step prediction must not see them
+      const altered = tf.tidy(() => {
+        const removed = tf.tensor(
+          Float32Array.from({ length: 3 * 16 * 48 }, (_, i) => draw.mask[Math.floor(i / 48)]!),
+          [3, 16, 48],
+        );
+        const p = patchifyOp(model.corruption.patching, x);
+        const q = tf.add(tf.mul(p, tf.sub(1, removed)), tf.mul(removed, 7));
+        return tf.reshape(tf.transpose(tf.reshape(q, [3, 4, 4, 4, 4, 3]), [0, 1, 3, 2, 4, 5]), [3, 16, 16, 3]);
+      });
+      const one = Sampler.ddim({ steps: 1 });
+      const a = inpaint(model, params, x, draw, { sampler: one, key: Key.key(9), clip: null });
+      const b = inpaint(model, params, altered, draw, { sampler: one, key: Key.key(9), clip: null });
+      const ra = a.result.dataSync();
+      const rb = b.result.dataSync();
+      for (let i = 0; i < ra.length; i++) if (draw.mask[Math.floor(i / 48)] === 1) assert.equal(ra[i], rb[i]);
+      // and it is exactly the decoder's x0 prediction at t = T from noise: what MAE's decoder does with a mask token
+      disposeParams(params);
+    });
+  });
+});
+
+export type { Layer };
