@@ -57,6 +57,7 @@ export * from './train/trainer.js';
 export * from './train/checkpoint.js';
 export * from './eval/reconstruction.js';
 export * from './eval/heldout.js';
+export * from './eval/flops.js';
 export * from './data/batches.js';
 export * from './models/mae.js';
 export * from './models/maeReference.js';

@@ -27,6 +27,13 @@ export const forEachBackend = (title: string, body: (backend: BackendName) => vo
   }
 };
 
+/** Activates the wasm backend for a whole file. */
+export const onWasm = (): void => {
+  before(async () => {
+    await useBackend('wasm');
+  });
+};
+
 /** Activates the cpu backend for a whole file. */
 export const onCpu = (): void => {
   before(async () => {

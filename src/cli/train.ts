@@ -21,6 +21,7 @@ import { ratio } from '../core/check.js';
 import { BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec, type Flags } from './args.js';
 import { parseDataSource } from '../node/datasets.js';
 import { trainConfig } from '../train/trainer.js';
+import { threadedGrads } from '../node/threads.js';
 import { saveCheckpoint, loadCheckpoint, readCheckpointMetadata } from '../node/checkpoint.js';
 import { loadSplits, type DataSource } from '../node/datasets.js';
 import { writeFileAtomic, writePng } from '../node/files.js';
@@ -49,6 +50,8 @@ export interface TrainRun {
   readonly checkpointEvery: number;
   readonly logEvery: number;
   readonly resume: boolean;
+  /** Threads computing micro-batch gradients (results do not depend on it). */
+  readonly threads: number;
   readonly log: (line: string) => void;
 }
 
@@ -156,7 +159,13 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     if (i.step % r.checkpointEvery === 0 || i.step === i.steps) checkpoint(s);
   };
   const t0 = performance.now();
-  const final = await train(model, data, r.train, state, { onStep }, norm);
+  const engine = r.threads > 1 ? await threadedGrads({ spec: r.spec, backend, threads: r.threads, model }) : undefined;
+  let final: TrainState<Params>;
+  try {
+    final = await train(model, data, r.train, state, engine ? { onStep, engine } : { onStep }, norm);
+  } finally {
+    await engine?.close();
+  }
   disposeState(final);
   evalImages.dispose();
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -211,6 +220,7 @@ const trainFlags: FlagSpec = {
   out: { type: 'string', default: 'runs/train', help: 'output folder' },
   'checkpoint-every': { type: 'string', default: '50', help: 'steps between checkpoints' },
   'log-every': { type: 'string', default: '10', help: 'steps between progress lines' },
+  threads: { type: 'string', default: '1', help: 'threads computing micro-batch gradients (use with --accum; results do not change)' },
   resume: { type: 'boolean', default: false, help: 'continue from OUT/checkpoints/latest.safetensors if present' },
 };
 
@@ -280,6 +290,7 @@ export const trainCommand: Command = {
       checkpointEvery: integer(f, 'checkpoint-every', 1),
       logEvery: integer(f, 'log-every', 1),
       resume: f['resume'] === true,
+      threads: integer(f, 'threads', 1),
       log: (line) => console.log(line),
     });
   },

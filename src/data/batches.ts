@@ -93,7 +93,20 @@ export const batchTensor = (
   d: LabelledImages,
   indices: Int32Array,
   norm?: { readonly mean: readonly number[]; readonly std: readonly number[] },
-): Tensor => {
+): Tensor => tf.tensor4d(batchHost(d, indices, norm), [indices.length, d.height, d.width, d.channels]);
+
+/**
+ * The host data of {@link batchTensor}: row-major [B, H, W, C], normalised per channel.
+ *
+ * @example
+ * const images = batchHost(train, indices, stats)
+ * @since 0.1.0
+ */
+export const batchHost = (
+  d: LabelledImages,
+  indices: Int32Array,
+  norm?: { readonly mean: readonly number[]; readonly std: readonly number[] },
+): Float32Array => {
   const per = d.height * d.width * d.channels;
   const out = new Float32Array(indices.length * per);
   indices.forEach((idx, j) => {
@@ -101,7 +114,7 @@ export const batchTensor = (
     if (!norm) out.set(src, j * per);
     else for (let i = 0; i < per; i++) out[j * per + i] = (src[i]! - norm.mean[i % d.channels]!) / norm.std[i % d.channels]!;
   });
-  return tf.tensor4d(out, [indices.length, d.height, d.width, d.channels]);
+  return out;
 };
 
 /**

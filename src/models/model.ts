@@ -142,7 +142,10 @@ export const methodModel = <P extends Params>(
     (params, { images }, c) => {
       const groups = corrupt(corruption, fold(c.key, 'corrupt'), images);
       const outs = groups.map((g) => runGroup(network, params, g, subCtx(c, g.name)));
-      const loss = outs.reduce<Tensor>((acc, o, i) => tf.add(acc, tf.mul(o.loss, groups[i]!.weight)), tf.scalar(0));
+      const loss =
+        outs.length === 1 && groups[0]!.weight === 1
+          ? outs[0]!.loss
+          : outs.reduce<Tensor>((acc, o, i) => tf.add(acc, tf.mul(o.loss, groups[i]!.weight)), tf.scalar(0));
       return { loss, groups: outs, names: groups.map((g) => g.name) };
     },
   );

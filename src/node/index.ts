@@ -8,3 +8,4 @@ export * from './tensorFiles.js';
 export * from './loaders.js';
 export * from './checkpoint.js';
 export * from './datasets.js';
+export * from './threads.js';

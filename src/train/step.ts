@@ -73,55 +73,88 @@ const valueAndGrads = (f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): { value: T
 };
 
 /**
- * One training step over `micro` micro-batches (gradients averaged over them). Micro-batch i
- * draws its corruption with `fold(key, i)`. Throws a {@link DataError} and applies nothing if
- * the loss is not finite.
+ * One micro-batch's mean loss and its gradients, in the order of `flatten(params)`.
  *
- * @example
- * const { state: next, loss } = trainStep(model, state, [{ images }], stepKey, { adamw: adamw(), lr: 1e-3, clip: null })
  * @since 0.1.0
  */
-export const trainStep = <P extends Params>(
+export interface MicroGrads {
+  readonly loss: number;
+  readonly grads: readonly Tensor[];
+}
+
+/**
+ * Loss and gradients of one micro-batch; its corruption is drawn with `key`.
+ *
+ * @example
+ * const g = microGrads(model, state.params, { images }, fold(stepKey, 0))
+ * @since 0.1.0
+ */
+export const microGrads = <P extends Params>(
   model: Layer<P, ModelIn, { readonly loss: Tensor }>,
-  state: TrainState<P>,
-  micro: readonly ModelIn[],
+  params: P,
+  input: ModelIn,
   key: Key,
-  o: StepOptions,
-): StepResult<P> => {
-  const flat = flatten(state.params);
+): MicroGrads => {
+  const flat = flatten(params);
   const names = flat.map(([n]) => n);
-  const leaves = flat.map(([, t]) => t);
-  let sum: Tensor[] | null = null;
-  let lossSum = 0;
-  try {
-    micro.forEach((input, i) => {
-      const { value, grads } = valueAndGrads(lossOfLeaves(model, state.params, names, input, fold(key, i)), leaves);
-      lossSum += value.dataSync()[0]!;
-      value.dispose();
-      if (sum === null) sum = grads;
-      else {
-        const prev: Tensor[] = sum;
-        sum = prev.map((g, j) => {
-          const s = tf.add(g, grads[j]!);
-          g.dispose();
-          grads[j]!.dispose();
-          return s;
-        });
-      }
-    });
-  } catch (e) {
-    if (sum !== null) tf.dispose(sum as Tensor[]);
-    throw e;
-  }
-  const summed = sum as Tensor[] | null;
-  if (summed === null) throw new DataError('micro-batches', 0, micro.length, 'a step needs at least one micro-batch');
-  const loss = lossSum / micro.length;
+  const { value, grads } = valueAndGrads(
+    lossOfLeaves(model, params, names, input, key),
+    flat.map(([, t]) => t),
+  );
+  const loss = value.dataSync()[0]!;
+  value.dispose();
+  return { loss, grads };
+};
+
+/**
+ * A running sum of micro-batch gradients.
+ *
+ * @since 0.1.0
+ */
+export interface GradSum {
+  readonly loss: number;
+  readonly grads: readonly Tensor[];
+  readonly count: number;
+}
+
+/**
+ * Adds one micro-batch to a running sum (consuming both: their tensors are disposed). Sums are
+ * taken in the order micro-batches are added, so any schedule that adds them in micro-batch
+ * order gives bit-identical results.
+ *
+ * @example
+ * let sum = null; for (const g of perMicro) sum = addMicroGrads(sum, g)
+ * @since 0.1.0
+ */
+export const addMicroGrads = (sum: GradSum | null, g: MicroGrads): GradSum => {
+  if (sum === null) return { loss: g.loss, grads: g.grads, count: 1 };
+  const grads = sum.grads.map((a, j) => {
+    const b = g.grads[j]!;
+    const s = tf.add(a, b);
+    a.dispose();
+    b.dispose();
+    return s;
+  });
+  return { loss: sum.loss + g.loss, grads, count: sum.count + 1 };
+};
+
+/**
+ * Finishes a step from the summed micro-batch gradients: average, clip, AdamW. Consumes the sum.
+ * Throws a {@link DataError} and applies nothing if the mean loss is not finite.
+ *
+ * @example
+ * const { state: next } = finishStep(state, sum, { adamw: adamw(), lr: 1e-3, clip: null })
+ * @since 0.1.0
+ */
+export const finishStep = <P extends Params>(state: TrainState<P>, sum: GradSum, o: StepOptions): StepResult<P> => {
+  const names = flatten(state.params).map(([n]) => n);
+  const loss = sum.loss / sum.count;
   if (!Number.isFinite(loss)) {
-    tf.dispose(summed);
+    tf.dispose([...sum.grads]);
     throw new DataError('loss', state.step, loss, 'non-finite loss; the step was not applied');
   }
-  const mean = summed.map((g) => (micro.length === 1 ? g : tf.tidy(() => tf.div(g, micro.length))));
-  if (micro.length > 1) tf.dispose(summed);
+  const mean = sum.grads.map((g) => (sum.count === 1 ? g : tf.tidy(() => tf.div(g, sum.count))));
+  if (sum.count > 1) tf.dispose([...sum.grads]);
   const grads = unflatten(state.params, new Map(names.map((n, i) => [n, mean[i]!])));
   let clipped = grads;
   let normT: Tensor;
@@ -138,6 +171,50 @@ export const trainStep = <P extends Params>(
   if (clipped !== grads) disposeParams(clipped);
   return { state: { params: next.params, opt: next.state, step: state.step + 1 }, loss, gradNorm };
 };
+
+/**
+ * One training step over `micro` micro-batches (gradients averaged over them), computed in this
+ * thread. Micro-batch i draws its corruption with `fold(key, i)`. Throws a {@link DataError}
+ * and applies nothing if the loss is not finite.
+ *
+ * @example
+ * const { state: next, loss } = trainStep(model, state, [{ images }], stepKey, { adamw: adamw(), lr: 1e-3, clip: null })
+ * @since 0.1.0
+ */
+export const trainStep = <P extends Params>(
+  model: Layer<P, ModelIn, { readonly loss: Tensor }>,
+  state: TrainState<P>,
+  micro: readonly ModelIn[],
+  key: Key,
+  o: StepOptions,
+): StepResult<P> => {
+  if (micro.length === 0) throw new DataError('micro-batches', 0, 0, 'a step needs at least one micro-batch');
+  let sum: GradSum | null = null;
+  try {
+    micro.forEach((input, i) => {
+      sum = addMicroGrads(sum, microGrads(model, state.params, input, fold(key, i)));
+    });
+  } catch (e) {
+    if (sum !== null) tf.dispose([...(sum as GradSum).grads]);
+    throw e;
+  }
+  return finishStep(state, sum as unknown as GradSum, o);
+};
+
+/**
+ * Where micro-batch gradients are computed: a pool of threads, a remote device. `compute` gets
+ * host images (row-major [n, H, W, C]) and returns each micro-batch's loss and gradients, in
+ * order; `close` releases the pool.
+ *
+ * @since 0.1.0
+ */
+export interface GradEngine {
+  readonly compute: (
+    params: Params,
+    micro: readonly { readonly images: Float32Array; readonly shape: readonly [number, number, number, number]; readonly key: Key }[],
+  ) => Promise<MicroGrads[]>;
+  readonly close: () => Promise<void>;
+}
 
 /**
  * Disposes a training state's tensors.

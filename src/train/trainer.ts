@@ -12,12 +12,12 @@ import type { Layer } from '../core/layer.js';
 import type { Params } from '../core/params.js';
 import { spec } from '../core/spec.js';
 import type { Tensor } from '../core/tf.js';
-import { batchIndices, batchTensor } from '../data/batches.js';
+import { batchHost, batchIndices, batchTensor } from '../data/batches.js';
 import type { LabelledImages } from '../data/synthetic.js';
 import type { ModelIn } from '../models/model.js';
 import { adamw, initOpt } from './optimizer.js';
 import { warmupCosine, type LrSchedule } from './schedule.js';
-import { disposeState, trainStep, type TrainState } from './step.js';
+import { addMicroGrads, disposeState, finishStep, trainStep, type GradEngine, type GradSum, type TrainState } from './step.js';
 
 /**
  * Training settings. `lr = baseLr * batch * accum / 256`, warmed up linearly over `warmup`
@@ -107,6 +107,8 @@ export interface StepInfo {
 export interface TrainHooks<P extends Params> {
   /** After every step, with the new state (read it, do not dispose it). */
   readonly onStep?: (info: StepInfo, state: TrainState<P>) => void | Promise<void>;
+  /** Where micro-batch gradients are computed (default: this thread). Results do not depend on it. */
+  readonly engine?: GradEngine;
 }
 
 /**
@@ -156,14 +158,28 @@ export const train = async <P extends Params>(
   while (current.step < cfg.steps) {
     const s = current.step;
     const started = performance.now();
-    const micro = Array.from({ length: cfg.accum }, (_, i) => ({
-      images: batchTensor(data, batchIndices(dataKey, data.count, cfg.batch, s * cfg.accum + i), norm),
-    }));
+    const stepKey = fold(stepRoot, s);
+    const options = { adamw: opt, lr: lr(s), clip: cfg.clip };
     let result;
-    try {
-      result = trainStep(model, current, micro, fold(stepRoot, s), { adamw: opt, lr: lr(s), clip: cfg.clip });
-    } finally {
-      for (const m of micro) m.images.dispose();
+    if (hooks.engine) {
+      const micro = Array.from({ length: cfg.accum }, (_, i) => ({
+        images: batchHost(data, batchIndices(dataKey, data.count, cfg.batch, s * cfg.accum + i), norm),
+        shape: [cfg.batch, data.height, data.width, data.channels] as [number, number, number, number],
+        key: fold(stepKey, i),
+      }));
+      const grads = await hooks.engine.compute(current.params, micro);
+      const sum = grads.reduce<GradSum | null>((acc, g) => addMicroGrads(acc, g), null);
+      if (sum === null) throw new ConfigError('train.accum', cfg.accum, 'no micro-batch gradients came back');
+      result = finishStep(current, sum, options);
+    } else {
+      const micro = Array.from({ length: cfg.accum }, (_, i) => ({
+        images: batchTensor(data, batchIndices(dataKey, data.count, cfg.batch, s * cfg.accum + i), norm),
+      }));
+      try {
+        result = trainStep(model, current, micro, stepKey, options);
+      } finally {
+        for (const m of micro) m.images.dispose();
+      }
     }
     disposeState(current);
     current = result.state;

@@ -1,0 +1,84 @@
+/**
+ * Analytic FLOP counts: 2·M·K·N for every matrix product of a model's forward pass (dense
+ * layers, attention scores and values), per image; a training step is three times the forward
+ * count (the backward pass runs two products per forward product). Elementwise work is not
+ * counted, as is conventional.
+ *
+ * @since 0.1.0
+ */
+import { keepCount } from '../corruption/mask.js';
+import type { DiffMaeConfig } from '../models/diffmae.js';
+import type { MaeConfig } from '../models/mae.js';
+import type { ModelSpec } from '../models/registry.js';
+import { gridOf, patches } from '../vision/patchify.js';
+import type { VitSize } from '../vision/vit.js';
+
+/** A pre-norm ViT block on n tokens of width d. */
+const block = (n: number, d: number, ratio: number): number => 2 * n * d * 3 * d + 4 * n * n * d + 2 * n * d * d + 4 * n * d * ratio * d;
+
+const trunk = (n: number, s: VitSize): number => s.depth * block(n, s.width, s.mlpRatio ?? 4);
+
+/** A cross block: m queries of width d reading nMem memory tokens of width dMem. */
+const crossBlock = (m: number, nMem: number, dMem: number, d: number, ratio: number, self: boolean): number =>
+  (self ? 2 * m * d * 3 * d + 4 * m * m * d + 2 * m * d * d : 0) +
+  2 * m * d * d +
+  2 * nMem * dMem * 2 * d +
+  4 * m * nMem * d +
+  2 * m * d * d +
+  4 * m * d * ratio * d;
+
+const encoder = (
+  c: { readonly image: readonly [number, number, number]; readonly patch: number; readonly encoder: VitSize },
+  keep: number,
+  tokens: number,
+  patchDim: number,
+): number => 2 * tokens * patchDim * c.encoder.width + trunk(keep + 1, c.encoder);
+
+/**
+ * Forward FLOPs per image of an MAE configuration.
+ *
+ * @example
+ * maeForwardFlops(MAE_PRESETS['micro/4']) // about 22.9e6
+ * @since 0.1.0
+ */
+export const maeForwardFlops = (c: MaeConfig): number => {
+  const g = gridOf(patches(c.patch), c.image);
+  const keep = keepCount(g.tokens, c.maskRatio ?? 0.75);
+  const d = c.encoder.width;
+  const dd = c.decoder.width;
+  return encoder(c, keep, g.tokens, g.patchDim) + 2 * (keep + 1) * d * dd + trunk(g.tokens + 1, c.decoder) + 2 * g.tokens * dd * g.patchDim;
+};
+
+/**
+ * Forward FLOPs per image of a DiffMAE configuration.
+ *
+ * @example
+ * diffmaeForwardFlops(DIFFMAE_PRESETS['micro/4'])
+ * @since 0.1.0
+ */
+export const diffmaeForwardFlops = (c: DiffMaeConfig): number => {
+  const g = gridOf(patches(c.patch), c.image);
+  const keep = keepCount(g.tokens, c.maskRatio ?? 0.75);
+  const m = g.tokens - keep;
+  const d = c.encoder.width;
+  const dd = c.decoder.width;
+  const ratio = c.decoder.mlpRatio ?? 4;
+  const queries = 2 * g.tokens * g.patchDim * dd + 2 * 256 * dd + 2 * dd * dd;
+  const dec =
+    c.decoder.kind === 'joint'
+      ? 2 * (keep + 1) * d * dd + trunk(g.tokens + 1, c.decoder) + 2 * g.tokens * dd * g.patchDim
+      : c.decoder.depth * crossBlock(m, keep + 1, d, dd, ratio, c.decoder.kind === 'cross-self') + 2 * m * dd * g.patchDim;
+  return encoder(c, keep, g.tokens, g.patchDim) + queries + dec;
+};
+
+/**
+ * FLOPs per image of a model spec: forward, and a training step (3x forward).
+ *
+ * @example
+ * modelFlops({ method: 'mae', config: MAE_PRESETS['micro/4'] }).train
+ * @since 0.1.0
+ */
+export const modelFlops = (spec: ModelSpec): { readonly forward: number; readonly train: number } => {
+  const forward = spec.method === 'mae' ? maeForwardFlops(spec.config) : diffmaeForwardFlops(spec.config);
+  return { forward, train: 3 * forward };
+};

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  tf,
+  Key,
+  ctx,
+  spec,
+  buildModel,
+  trainable,
+  modelFlops,
+  MAE_PRESETS,
+  DIFFMAE_PRESETS,
+  synthetic,
+  disposeParams,
+  type ModelSpec,
+} from '../../src/index.js';
+import { onCpu } from '../helpers.js';
+
+/** 2·M·K·N summed over the matrix-product kernels tfjs runs for one forward pass. */
+const measured = async (s: ModelSpec, batch: number): Promise<number> => {
+  const model = trainable(buildModel(s));
+  const [h, w, c] = s.config.image;
+  const { params } = model.init(Key.key(0), { images: spec([-1, h, w, c]) });
+  const images = tf.tensor4d(synthetic({ count: batch, size: h }).images, [batch, h, w, c]);
+  const prof = await tf.profile(() => {
+    tf.tidy(() => void model.apply(params, { images }, ctx(Key.key(1))).loss.dataSync());
+  });
+  let flops = 0;
+  for (const k of prof.kernels) {
+    if (k.name !== 'BatchMatMul' && k.name !== '_FusedMatMul') continue;
+    // 2 · |output| · K, with K the last axis of a (the forward pass never transposes a)
+    const [a] = k.inputShapes as number[][];
+    const out = (k.outputShapes as number[][])[0]!;
+    flops += 2 * out.reduce((x, y) => x * y, 1) * a![a!.length - 1]!;
+  }
+  images.dispose();
+  disposeParams(params);
+  return flops;
+};
+
+describe('analytic FLOP counts', () => {
+  onCpu();
+  const cases: [string, ModelSpec][] = [
+    ['MAE micro/4', { method: 'mae', config: MAE_PRESETS['micro/4'] }],
+    ['MAE small/4', { method: 'mae', config: MAE_PRESETS['small/4'] }],
+    ['DiffMAE cross-self', { method: 'diffmae', config: DIFFMAE_PRESETS['micro/4'] }],
+    [
+      'DiffMAE cross',
+      { method: 'diffmae', config: { ...DIFFMAE_PRESETS['micro/4'], decoder: { ...DIFFMAE_PRESETS['micro/4'].decoder, kind: 'cross' } } },
+    ],
+    [
+      'DiffMAE joint',
+      { method: 'diffmae', config: { ...DIFFMAE_PRESETS['micro/4'], decoder: { ...DIFFMAE_PRESETS['micro/4'].decoder, kind: 'joint' } } },
+    ],
+  ];
+  for (const [name, s] of cases) {
+    it(`${name}: the formula equals the sum over the matrix products tfjs runs`, async () => {
+      const batch = 2;
+      assert.equal(await measured(s, batch), batch * modelFlops(s).forward);
+    });
+  }
+});
