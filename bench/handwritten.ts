@@ -18,6 +18,7 @@ import {
   gridOf,
   Key,
   type Ctx,
+  type DenseParams,
   type Layer,
   type MaeConfig,
   type MaeParams,
@@ -26,10 +27,13 @@ import {
   type VitBlockParams,
 } from '../src/index.js';
 
-const heads = (x: Tensor, parts: number, h: number): Tensor[] => {
-  const [b, n, w] = x.shape as [number, number, number];
-  const t = tf.transpose(tf.reshape(x, [b, n, parts * h, w / parts / h]), [0, 2, 1, 3]);
-  return parts === 1 ? [t] : tf.split(t, parts, 1);
+const heads = (p: DenseParams, x: Tensor, parts: number, h: number): Tensor[] => {
+  const [b, n] = x.shape as [number, number, number];
+  const w = p.kernel.shape[1]! / parts;
+  return Array.from({ length: parts }, (_, i) => {
+    const y = applyDense({ kernel: tf.slice(p.kernel, [0, i * w], [-1, w]), bias: tf.slice(p.bias, [i * w], [w]) }, x);
+    return tf.transpose(tf.reshape(y, [b, n, h, w / h]), [0, 2, 1, 3]);
+  });
 };
 
 const merge = (x: Tensor): Tensor => {
@@ -39,7 +43,7 @@ const merge = (x: Tensor): Tensor => {
 
 const block = (x: Tensor, p: VitBlockParams, h: number): Tensor => {
   const a = layerNormOp(x, p.attn.norm.scale, p.attn.norm.bias, 1e-6);
-  const [q, k, v] = heads(applyDense(p.attn.attn.qkv, a), 3, h) as [Tensor, Tensor, Tensor];
+  const [q, k, v] = heads(p.attn.attn.qkv, a, 3, h) as [Tensor, Tensor, Tensor];
   const x1 = tf.add(x, applyDense(p.attn.attn.proj, merge(attend(q, k, v))));
   const m = layerNormOp(x1, p.mlp.norm.scale, p.mlp.norm.bias, 1e-6);
   return tf.add(x1, applyDense(p.mlp.mlp.fc2, gelu(applyDense(p.mlp.mlp.fc1, m))));

@@ -9,19 +9,36 @@
 // gradients call; tfjs-core keeps the engine, the kernel and gradient registries and the Tensor
 // class on a global, so both copies register into and run on the same engine.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const t0 = Date.now();
 
+// Our WebAssembly kernels (src/kernels/*.wasm.ts) are generated from WAT before compiling.
+await (await import('./wasm-kernels.mjs')).generate();
+
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], {
   stdio: 'inherit',
   cwd: root,
 });
+
+// Compiled files whose TypeScript source is gone (renamed or deleted) would still run as tests.
+const prune = (dir) => {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) prune(p);
+    else if (/\.(js|d\.ts|js\.map)$/.test(name)) {
+      const src = join(root, relative(join(root, 'dist'), p)).replace(/\.(js|d\.ts|js\.map)$/, '.ts');
+      if (!existsSync(src)) rmSync(p);
+    }
+  }
+};
+for (const top of ['src', 'test', 'examples', 'bench']) prune(join(root, 'dist', top));
 
 const gradOut = join(root, 'dist', 'tfjs-register.mjs');
 const coreVersion = JSON.parse(readFileSync(require.resolve('@tensorflow/tfjs-core/package.json'), 'utf8')).version;

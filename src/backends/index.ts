@@ -7,6 +7,11 @@
  */
 import { BackendError } from '../core/errors.js';
 import { tf } from '../core/tf.js';
+import { installWasmKernels } from '../kernels/wasmKernels.js';
+
+/** Our WASM kernels are on unless TESSERAE_WASM_KERNELS=0 (for A/B measurements). */
+const kernelsEnabled = (): boolean =>
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.['TESSERAE_WASM_KERNELS'] !== '0';
 
 /**
  * A backend name.
@@ -45,6 +50,7 @@ const tryBackend = async (name: BackendName): Promise<string | null> => {
     // The CPU backend advertises tfjs-node on first use in Node; tesserae chooses backends itself.
     const backend = tf.backend() as unknown as { firstUse?: boolean };
     if (name === 'cpu' && 'firstUse' in backend) backend.firstUse = false;
+    if (name === 'wasm' && kernelsEnabled()) await installWasmKernels();
     return null;
   } catch (e) {
     return `initialisation failed: ${(e as Error).message}`;

@@ -28,15 +28,21 @@ export const attend = (q: Tensor, k: Tensor, v: Tensor): Tensor =>
   });
 
 /**
- * A fused projection [B, N, parts * H * d] split into `parts` tensors [B, H, N, d]; the columns
- * are ordered (part, head, channel), the reference ViT layout of qkv. Done as a rank-4 transpose
- * to [B, parts * H, N, d] and a split on axis 1: tfjs' WASM transpose is fast at rank 4 and
- * about 30x slower at rank 5.
+ * The `parts` projections of a fused dense layer (kernel [Din, parts * D], columns ordered
+ * (part, head, channel): the reference ViT qkv layout) applied to x [B, N, Din], each as heads
+ * [B, H, N, d]. The kernel's column blocks are sliced (small) and applied one by one, instead
+ * of splitting the fused output (large): tfjs' WASM SplitV and strided Slice move activations
+ * at a few hundred MB/s, while a rank-4 transpose is fast.
  */
-const splitFused = (y: Tensor, parts: number, heads: number): Tensor[] => {
-  const [b, n, w] = y.shape as [number, number, number];
-  const t = tf.transpose(tf.reshape(y, [b, n, parts * heads, w / parts / heads]), [0, 2, 1, 3]);
-  return parts === 1 ? [t] : tf.split(t, parts, 1);
+const projectHeads = (p: DenseParams, x: Tensor, parts: number, heads: number): Tensor[] => {
+  const [b, n] = x.shape as [number, number, number];
+  const w = p.kernel.shape[1]! / parts;
+  return Array.from({ length: parts }, (_, i) => {
+    const kernel = parts === 1 ? p.kernel : tf.slice(p.kernel, [0, i * w], [-1, w]);
+    const bias = parts === 1 ? p.bias : tf.slice(p.bias, [i * w], [w]);
+    const y = applyDense({ kernel, bias }, x);
+    return tf.transpose(tf.reshape(y, [b, n, heads, w / heads]), [0, 2, 1, 3]);
+  });
 };
 
 /** [B, H, N, d] -> [B, N, H*d] */
@@ -86,7 +92,7 @@ export const selfAttention = (cfg: AttentionConfig, name = 'selfAttention'): Lay
     },
     (p, x) => {
       if (x.rank !== 3 || x.shape[2] !== width) throw new ShapeError(`${name} input`, `[B, N, ${width}]`, x.shape);
-      const [q, k, v] = splitFused(applyDense(p.qkv, x), 3, heads) as [Tensor, Tensor, Tensor];
+      const [q, k, v] = projectHeads(p.qkv, x, 3, heads) as [Tensor, Tensor, Tensor];
       return applyDense(p.proj, mergeHeads(attend(q, k, v)));
     },
   );
@@ -125,8 +131,8 @@ export const crossAttention = (cfg: AttentionConfig, name = 'crossAttention'): L
       if (x.rank !== 3 || x.shape[2] !== width) throw new ShapeError(`${name} x`, `[B, Nq, ${width}]`, x.shape);
       if (memory.rank !== 3 || memory.shape[0] !== x.shape[0])
         throw new ShapeError(`${name} memory`, `[${x.shape[0]}, Nk, Dm]`, memory.shape);
-      const [q] = splitFused(applyDense(p.q, x), 1, heads) as [Tensor];
-      const [k, v] = splitFused(applyDense(p.kv, memory), 2, heads) as [Tensor, Tensor];
+      const [q] = projectHeads(p.q, x, 1, heads) as [Tensor];
+      const [k, v] = projectHeads(p.kv, memory, 2, heads) as [Tensor, Tensor];
       return applyDense(p.proj, mergeHeads(attend(q, k, v)));
     },
   );

@@ -26,7 +26,13 @@ const linearBias = custom((...args) => {
   save([x, w]);
   return {
     value: tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }),
-    gradFunc: (dy, [xs, ws]) => [tf.matMul(dy, tf.transpose(ws!)), tf.matMul(tf.transpose(xs!), dy), tf.sum(dy, 0)],
+    // the bias gradient, sum(dy, 0), as the 2D product ones[1, M] dy: WASM runs that through
+    // XNNPACK, and a reduction over axis 0 through a slow strided loop
+    gradFunc: (dy, [xs, ws]) => [
+      tf.matMul(dy, tf.transpose(ws!)),
+      tf.matMul(tf.transpose(xs!), dy),
+      tf.reshape(tf.matMul(tf.ones([1, dy.shape[0]!]), dy), [dy.shape[1]!]),
+    ],
   };
 });
 
@@ -51,8 +57,12 @@ export const linear2d = (x: Tensor, w: Tensor, b: Tensor | null): Tensor => (b =
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
+/** Whether the active backend has tesserae's fused GELU kernels (the WASM backend does). */
+const fusedGelu = (x: Tensor): boolean => x.dtype === 'float32' && tf.getKernel('TesseraeGelu', tf.getBackend()) !== undefined;
+
 /**
- * GELU with the exact Gaussian CDF: 0.5 x (1 + erf(x / sqrt 2)).
+ * GELU with the exact Gaussian CDF: 0.5 x (1 + erf(x / sqrt 2)). On the WASM backend it runs as
+ * one fused kernel forward and one backward (kernels/wasmKernels.ts); elsewhere as tfjs ops.
  *
  * @example
  * gelu(tf.tensor([0, 1])) // [0, 0.8413]
@@ -61,14 +71,19 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 export const gelu = custom((...args) => {
   const [x, save] = args as [Tensor, Save];
   save([x]);
+  const fused = fusedGelu(x);
   return {
-    value: tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, SQRT1_2)), 1))),
+    value: fused
+      ? (tf.engine().runKernel('TesseraeGelu', { x }, {}) as Tensor)
+      : tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, SQRT1_2)), 1))),
     gradFunc: (dy, [xs]) =>
-      tf.tidy(() => {
-        const cdf = tf.mul(tf.add(tf.erf(tf.mul(xs!, SQRT1_2)), 1), 0.5);
-        const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs!), -0.5)), INV_SQRT_2PI);
-        return tf.mul(dy, tf.add(cdf, tf.mul(xs!, pdf)));
-      }),
+      fused
+        ? (tf.engine().runKernel('TesseraeGeluGrad', { x: xs!, dy }, {}) as Tensor)
+        : tf.tidy(() => {
+            const cdf = tf.mul(tf.add(tf.erf(tf.mul(xs!, SQRT1_2)), 1), 0.5);
+            const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs!), -0.5)), INV_SQRT_2PI);
+            return tf.mul(dy, tf.add(cdf, tf.mul(xs!, pdf)));
+          }),
   };
 });
 
