@@ -28,7 +28,8 @@ const tile = (rows, vecs) => {
     for (let v = 0; v < vecs; v++) body.push(`(local.set $y${v} (v128.load offset=${16 * v} (local.get $pb)))`);
     for (let r = 0; r < rows; r++) {
       body.push(`(local.set $x${r} (f32x4.splat (f32.load (i32.add (local.get $pa${r}) (local.get $p4)))))`);
-      for (let v = 0; v < vecs; v++) body.push(`(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $x${r}) (local.get $y${v}))))`);
+      for (let v = 0; v < vecs; v++)
+        body.push(`(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $x${r}) (local.get $y${v}))))`);
     }
     for (let r = 0; r < rows; r++) {
       for (let v = 0; v < vecs; v++) store.push(`(v128.store offset=${16 * v} (local.get $pc) (local.get ${acc(r, v)}))`);
@@ -37,7 +38,10 @@ const tile = (rows, vecs) => {
   } else {
     for (let r = 0; r < rows; r++) zero.push(`(local.set $s${r} (f32.const 0))`);
     body.push('(local.set $t (f32.load (local.get $pb)))');
-    for (let r = 0; r < rows; r++) body.push(`(local.set $s${r} (f32.add (local.get $s${r}) (f32.mul (f32.load (i32.add (local.get $pa${r}) (local.get $p4))) (local.get $t))))`);
+    for (let r = 0; r < rows; r++)
+      body.push(
+        `(local.set $s${r} (f32.add (local.get $s${r}) (f32.mul (f32.load (i32.add (local.get $pa${r}) (local.get $p4))) (local.get $t))))`,
+      );
     for (let r = 0; r < rows; r++) {
       store.push(`(f32.store (local.get $pc) (local.get $s${r}))`);
       store.push('(local.set $pc (i32.add (local.get $pc) (local.get $nb)))');
@@ -80,7 +84,9 @@ const rowBlock = (rows) => `
           (br $rows${rows})))`;
 
 const locals = [
-  ...['$bi', '$i', '$j', '$p4', '$ab', '$bb', '$cb', '$pa0', '$pa1', '$pa2', '$pa3', '$pb', '$pc', '$nb', '$kb'].map((x) => `(local ${x} i32)`),
+  ...['$bi', '$i', '$j', '$p4', '$ab', '$bb', '$cb', '$pa0', '$pa1', '$pa2', '$pa3', '$pb', '$pc', '$nb', '$kb'].map(
+    (x) => `(local ${x} i32)`,
+  ),
   ...['$x0', '$x1', '$x2', '$x3', '$y0', '$y1'].map((x) => `(local ${x} v128)`),
   ...Array.from({ length: 4 }, (_, r) => [0, 1].map((v) => `(local ${acc(r, v)} v128)`)).flat(),
   ...['$s0', '$s1', '$s2', '$s3', '$t'].map((x) => `(local ${x} f32)`),
@@ -106,7 +112,7 @@ const gelu = (t, out) => {
   lines.push(set('$z', mul(op(t, 'abs', g('$x')), k(t, Math.SQRT1_2))));
   lines.push(set('$y', op(t, 'max', op(t, 'neg', mul(g('$z'), g('$z'))), k(t, -87))));
   lines.push(set('$n', op(t, 'nearest', mul(g('$y'), k(t, Math.LOG2E)))));
-  lines.push(set('$r', sub(sub(g('$y'), mul(g('$n'), k(t, 0.693359375))), mul(g('$n'), k(t, -2.12194440e-4)))));
+  lines.push(set('$r', sub(sub(g('$y'), mul(g('$n'), k(t, 0.693359375))), mul(g('$n'), k(t, -2.1219444e-4)))));
   let poly = k(t, 1 / 720);
   for (const c of [1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1]) poly = add(k(t, c), mul(g('$r'), poly));
   const pow2 =
@@ -162,7 +168,8 @@ const geluForward = geluFunc(
 const geluBackward = geluFunc(
   'gelu_bwd',
   '(param $xp i32) (param $dyp i32) (param $dxp i32) (param $count i32)',
-  (t) => (g, mul, add, kk) => store(t, '$dxp', mul(g('$dy'), add(g('$cdf'), mul(g('$x'), mul(g('$e'), kk(t, 1 / Math.sqrt(2 * Math.PI))))))),
+  (t) => (g, mul, add, kk) =>
+    store(t, '$dxp', mul(g('$dy'), add(g('$cdf'), mul(g('$x'), mul(g('$e'), kk(t, 1 / Math.sqrt(2 * Math.PI))))))),
   (t) => `${load(t, '$xp', '$x')} ${load(t, '$dyp', '$dy')}`,
 );
 

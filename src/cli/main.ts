@@ -12,6 +12,8 @@ import { runDemo } from './demo.js';
 import { runReconstruct } from './reconstruct.js';
 import { trainCommand } from './train.js';
 import { inpaintCommand } from './inpaint.js';
+import { finetuneCommand } from './finetune.js';
+import { sampleCommand } from './sample.js';
 
 const demoFlags: FlagSpec = {
   out: { type: 'string', default: 'runs/demo', help: 'output folder' },
@@ -54,6 +56,8 @@ const display = (s: string | undefined): { mean: number[]; std: number[] } | und
 const commands: Record<string, Command> = {
   train: trainCommand,
   inpaint: inpaintCommand,
+  finetune: finetuneCommand,
+  sample: sampleCommand,
   reconstruct: {
     summary: 'MAE reconstruction with reference-named weights and a mask from given noise; writes pred.npy, mask.npy, a PNG grid',
     flags: reconstructFlags,

@@ -16,6 +16,7 @@ import { tileImages } from '../io/images.js';
 import { buildModel, METHODS, presetSpec, trainable, type ModelSpec } from '../models/registry.js';
 import { MAE_PRESETS } from '../models/mae.js';
 import { DIFFMAE_PRESETS } from '../models/diffmae.js';
+import { COND_PRESETS } from '../models/cond.js';
 import { Schedule } from '../corruption/schedule.js';
 import { ratio } from '../core/check.js';
 import { BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec, type Flags } from './args.js';
@@ -28,6 +29,10 @@ import { writeFileAtomic, writePng } from '../node/files.js';
 import { initState, train, type StepInfo, type TrainConfig } from '../train/trainer.js';
 import { disposeState, type TrainState } from '../train/step.js';
 import { disposeParams, type Params } from '../core/params.js';
+import type { Layer } from '../core/layer.js';
+import type { Tensor } from '../core/tf.js';
+import type { ModelIn } from '../models/model.js';
+import type { LabelledImages } from '../data/synthetic.js';
 import { duration, progressLine } from './progress.js';
 
 /**
@@ -52,6 +57,10 @@ export interface TrainRun {
   readonly resume: boolean;
   /** Threads computing micro-batch gradients (results do not depend on it). */
   readonly threads: number;
+  /** The starting state, when not fresh or resumed (fine-tuning from another checkpoint). */
+  readonly init?: (model: Layer<Params, ModelIn, { readonly loss: Tensor }>, data: LabelledImages) => TrainState<Params>;
+  /** Extra checkpoint metadata (what the run was fine-tuned from). */
+  readonly metadata?: Record<string, string>;
   readonly log: (line: string) => void;
 }
 
@@ -114,7 +123,7 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     }
     r.log(`resuming from ${latest} at step ${state.step}`);
   } else {
-    state = initState(model, data, r.train);
+    state = r.init ? r.init(model, data) : initState(model, data, r.train);
   }
   writeFileAtomic(
     join(r.out, 'config.json'),
@@ -189,8 +198,9 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   return summary;
 };
 
-const trainFlags: FlagSpec = {
-  method: { type: 'string', default: 'mae', help: 'mae | diffmae' },
+/** The flags of `tesserae train` (shared with `finetune`). */
+export const trainFlags: FlagSpec = {
+  method: { type: 'string', default: 'mae', help: 'mae | diffmae | umd | maskdit | dit' },
   preset: {
     type: 'string',
     default: 'micro/4',
@@ -214,12 +224,19 @@ const trainFlags: FlagSpec = {
   'top-down': { type: 'boolean', default: false, help: 'DiffMAE: decoder block i reads encoder block depth-1-i' },
   schedule: { type: 'string', default: 'cosine', help: 'DiffMAE noise schedule: cosine | linear (1e-4..0.02)' },
   rho: { type: 'string', default: '1', help: 'DiffMAE: exponent on the schedule (alphaBar -> alphaBar^rho)' },
-  target: { type: 'string', default: 'x0', help: 'DiffMAE: what the decoder predicts: x0 | eps' },
+  target: { type: 'string', help: 'DiffMAE: what the decoder predicts: x0 | eps (default x0)' },
+  'clean-share': { type: 'string', help: 'UMD: share r0 of each batch at t = 0 (default 0.5)' },
+  'clean-ratio': { type: 'string', help: 'UMD: mask ratio of the clean share (default 0.75)' },
+  'noised-ratio': { type: 'string', help: 'UMD: mask ratio of the noised share (default 0.375; 0 = no mask)' },
+  'cls-tokens': { type: 'string', help: 'UMD: CLS tokens (default 4)' },
+  conditioning: { type: 'string', help: 'UMD, DiT, MaskDiT: adaln | token (default adaln)' },
+  pos: { type: 'string', help: 'UMD, DiT, MaskDiT: learned | sincos positions (default learned)' },
   seed: { type: 'string', default: '0', help: 'seed for data order, masks, noise and params' },
   backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
   out: { type: 'string', default: 'runs/train', help: 'output folder' },
   'checkpoint-every': { type: 'string', default: '50', help: 'steps between checkpoints' },
   'log-every': { type: 'string', default: '10', help: 'steps between progress lines' },
+  ema: { type: 'string', help: 'keep an EMA of the weights with this decay (e.g. 0.999)' },
   threads: { type: 'string', default: '1', help: 'threads computing micro-batch gradients (use with --accum; results do not change)' },
   resume: { type: 'boolean', default: false, help: 'continue from OUT/checkpoints/latest.safetensors if present' },
 };
@@ -229,26 +246,61 @@ const specFromFlags = (f: Flags): ModelSpec => {
   const method = choice(f, 'method', METHODS);
   const base = presetSpec(method, str(f, 'preset'));
   const maskRatio = optional(f, 'mask-ratio', (g, n) => ratio('--mask-ratio', num(g, n)));
+  const only = (flag: string, methods: readonly string[]): void => {
+    const v = f[flag];
+    if (v !== undefined && v !== false && !methods.includes(method))
+      throw new ConfigError(`--${flag}`, v, `applies to --method ${methods.join(' or ')} only`);
+  };
+  only('norm-pix', ['mae']);
+  only('decoder', ['diffmae']);
+  only('top-down', ['diffmae']);
+  only('target', ['diffmae']);
+  for (const flag of ['clean-share', 'clean-ratio', 'noised-ratio', 'cls-tokens']) only(flag, ['umd']);
+  for (const flag of ['conditioning', 'pos']) only(flag, ['umd', 'dit', 'maskdit']);
+  const schedule = (): Schedule =>
+    choice(f, 'schedule', ['cosine', 'linear'] as const) === 'cosine'
+      ? Schedule.cosine({ rho: num(f, 'rho') })
+      : Schedule.linear({ rho: num(f, 'rho') });
   if (base.method === 'mae') {
-    if (f['decoder'] !== undefined || f['top-down'] === true)
-      throw new ConfigError('--decoder', f['decoder'] ?? '--top-down', 'applies to --method diffmae only');
     return {
       method: 'mae',
       config: { ...base.config, normPix: f['norm-pix'] === true, maskRatio: maskRatio ?? base.config.maskRatio ?? 0.75 },
     };
   }
-  if (f['norm-pix'] === true) throw new ConfigError('--norm-pix', true, 'applies to --method mae only');
-  const kind = optional(f, 'decoder', (g, n) => choice(g, n, ['cross', 'cross-self', 'joint'] as const)) ?? base.config.decoder.kind;
-  const rho = num(f, 'rho');
-  const schedule = choice(f, 'schedule', ['cosine', 'linear'] as const) === 'cosine' ? Schedule.cosine({ rho }) : Schedule.linear({ rho });
+  if (base.method === 'diffmae') {
+    const kind = optional(f, 'decoder', (g, n) => choice(g, n, ['cross', 'cross-self', 'joint'] as const)) ?? base.config.decoder.kind;
+    return {
+      method: 'diffmae',
+      config: {
+        ...base.config,
+        decoder: { ...base.config.decoder, kind, topDown: f['top-down'] === true },
+        maskRatio: maskRatio ?? base.config.maskRatio ?? 0.75,
+        schedule: schedule(),
+        target: optional(f, 'target', (g, n) => choice(g, n, ['x0', 'eps'] as const)) ?? 'x0',
+      },
+    };
+  }
+  if (maskRatio !== undefined && base.method !== 'maskdit')
+    throw new ConfigError('--mask-ratio', maskRatio, 'for UMD use --clean-ratio and --noised-ratio; DiT has no mask');
+  const unit01 = (flag: string) => optional(f, flag, (g, n) => ratio(`--${flag}`, num(g, n)));
+  const clsTokens = optional(f, 'cls-tokens', (g, n) => integer(g, n, 0));
+  const cleanShare = optional(f, 'clean-share', num);
+  const cleanRatio = unit01('clean-ratio');
+  const noisedRatio = unit01('noised-ratio');
+  const conditioning = optional(f, 'conditioning', (g, n) => choice(g, n, ['adaln', 'token'] as const));
+  const pos = optional(f, 'pos', (g, n) => choice(g, n, ['learned', 'sincos'] as const));
   return {
-    method: 'diffmae',
+    method: base.method,
     config: {
       ...base.config,
-      decoder: { ...base.config.decoder, kind, topDown: f['top-down'] === true },
-      maskRatio: maskRatio ?? base.config.maskRatio ?? 0.75,
-      schedule,
-      target: choice(f, 'target', ['x0', 'eps'] as const),
+      schedule: schedule(),
+      ...(maskRatio === undefined ? {} : { maskRatio }),
+      ...(clsTokens === undefined ? {} : { clsTokens }),
+      ...(cleanShare === undefined ? {} : { cleanShare }),
+      ...(cleanRatio === undefined ? {} : { cleanRatio }),
+      ...(noisedRatio === undefined ? {} : { noisedRatio }),
+      ...(conditioning === undefined ? {} : { conditioning }),
+      ...(pos === undefined ? {} : { pos }),
     },
   };
 };
@@ -258,40 +310,50 @@ const specFromFlags = (f: Flags): ModelSpec => {
  *
  * @since 0.1.0
  */
+/**
+ * The train run the flags describe (shared with `finetune`).
+ *
+ * @since 0.1.0
+ */
+export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
+  const warmup = optional(f, 'warmup', (g, n) => integer(g, n, 0));
+  const clip = optional(f, 'clip', num);
+  const size = optional(f, 'size', (g, n) => integer(g, n, 1));
+  return {
+    spec,
+    label: str(f, 'preset'),
+    data: parseDataSource(str(f, 'data')),
+    count: integer(f, 'count', 1),
+    held: integer(f, 'held', 1),
+    ...(size === undefined ? {} : { size }),
+    train: trainConfig({
+      steps: integer(f, 'steps', 1),
+      batch: integer(f, 'batch', 1),
+      accum: integer(f, 'accum', 1),
+      baseLr: num(f, 'base-lr'),
+      minLr: num(f, 'min-lr'),
+      weightDecay: num(f, 'weight-decay'),
+      seed: integer(f, 'seed', 0),
+      ...(f['ema'] === undefined ? {} : { ema: num(f, 'ema') }),
+      ...(warmup === undefined ? {} : { warmup }),
+      ...(clip === undefined ? {} : { clip }),
+    }),
+    backend: choice(f, 'backend', BACKENDS),
+    out: str(f, 'out'),
+    checkpointEvery: integer(f, 'checkpoint-every', 1),
+    logEvery: integer(f, 'log-every', 1),
+    resume: f['resume'] === true,
+    threads: integer(f, 'threads', 1),
+    log: (line) => console.log(line),
+  };
+};
+
 export const trainCommand: Command = {
-  summary: 'train MAE or DiffMAE on the embedded synthetic data (or CIFAR-10, an image folder, .npy), with checkpoints and pictures',
+  summary:
+    'train MAE, DiffMAE, UMD, MaskDiT or DiT on the embedded synthetic data (or CIFAR-10, an image folder, .npy), with checkpoints and pictures',
   flags: trainFlags,
   run: async (argv) => {
     const f = parseFlags(argv, trainFlags);
-    const spec = specFromFlags(f);
-    const warmup = optional(f, 'warmup', (g, n) => integer(g, n, 0));
-    const clip = optional(f, 'clip', num);
-    const size = optional(f, 'size', (g, n) => integer(g, n, 1));
-    await runTrain({
-      spec,
-      label: str(f, 'preset'),
-      data: parseDataSource(str(f, 'data')),
-      count: integer(f, 'count', 1),
-      held: integer(f, 'held', 1),
-      ...(size === undefined ? {} : { size }),
-      train: trainConfig({
-        steps: integer(f, 'steps', 1),
-        batch: integer(f, 'batch', 1),
-        accum: integer(f, 'accum', 1),
-        baseLr: num(f, 'base-lr'),
-        minLr: num(f, 'min-lr'),
-        weightDecay: num(f, 'weight-decay'),
-        seed: integer(f, 'seed', 0),
-        ...(warmup === undefined ? {} : { warmup }),
-        ...(clip === undefined ? {} : { clip }),
-      }),
-      backend: choice(f, 'backend', BACKENDS),
-      out: str(f, 'out'),
-      checkpointEvery: integer(f, 'checkpoint-every', 1),
-      logEvery: integer(f, 'log-every', 1),
-      resume: f['resume'] === true,
-      threads: integer(f, 'threads', 1),
-      log: (line) => console.log(line),
-    });
+    await runTrain(runFromFlags(f, specFromFlags(f)));
   },
 };

@@ -12,6 +12,7 @@ import type { MaeConfig } from '../models/mae.js';
 import type { ModelSpec } from '../models/registry.js';
 import { gridOf, patches } from '../vision/patchify.js';
 import type { VitSize } from '../vision/vit.js';
+import { condCorruption, type CondConfig, type CondMethod } from '../models/cond.js';
 
 /** A pre-norm ViT block on n tokens of width d. */
 const block = (n: number, d: number, ratio: number): number => 2 * n * d * 3 * d + 4 * n * n * d + 2 * n * d * d + 4 * n * d * ratio * d;
@@ -72,6 +73,40 @@ export const diffmaeForwardFlops = (c: DiffMaeConfig): number => {
 };
 
 /**
+ * Forward FLOPs per image of a conditioned model (UMD, MaskDiT, DiT): the mixture's branches
+ * weighted by their share of the batch.
+ *
+ * @example
+ * condForwardFlops('umd', COND_PRESETS.umd['micro/4'])
+ * @since 0.1.0
+ */
+export const condForwardFlops = (method: CondMethod, c: CondConfig): number => {
+  const g = gridOf(patches(c.patch), c.image);
+  const corruption = condCorruption(method, c);
+  const heads = new Set(corruption.branches.flatMap((b) => b.branch.objective.map((t) => t.target))).size;
+  const d = c.encoder.width;
+  const dd = c.decoder.width;
+  const nCls = c.clsTokens ?? 0;
+  const token = (c.conditioning ?? 'adaln') === 'token';
+  const adaln = !token;
+  const cond = 2 * 256 * d + 2 * d * d + (c.classes === undefined ? 0 : 2 * (c.classes + 1) * d + 2 * d * d + 2 * d * d);
+  const adaBlocks = adaln ? 2 * d * 6 * d * c.encoder.depth + 2 * d * 6 * dd * c.decoder.depth : 0;
+  const final = adaln ? 2 * d * 2 * dd + 2 * g.tokens * dd * g.patchDim * heads : 2 * g.tokens * dd * g.patchDim * heads;
+  return corruption.branches.reduce((sum, wb) => {
+    const m = wb.branch.mask;
+    const keep = m.kind === 'random' ? keepCount(g.tokens, m.ratio) : g.tokens;
+    const enc = 2 * g.tokens * g.patchDim * d + trunk(keep + nCls + (token ? 1 : 0), c.encoder) + (token ? 2 * d * d : 0);
+    const dec =
+      c.decoder.depth === 0
+        ? 0
+        : 2 * (keep + (nCls > 0 ? 1 : 0)) * d * dd +
+          trunk(g.tokens + (nCls > 0 ? 1 : 0) + (token ? 1 : 0), c.decoder) +
+          (token ? 2 * d * dd : 0);
+    return sum + wb.weight * (cond + adaBlocks + enc + dec + final);
+  }, 0);
+};
+
+/**
  * FLOPs per image of a model spec: forward, and a training step (3x forward).
  *
  * @example
@@ -79,6 +114,11 @@ export const diffmaeForwardFlops = (c: DiffMaeConfig): number => {
  * @since 0.1.0
  */
 export const modelFlops = (spec: ModelSpec): { readonly forward: number; readonly train: number } => {
-  const forward = spec.method === 'mae' ? maeForwardFlops(spec.config) : diffmaeForwardFlops(spec.config);
+  const forward =
+    spec.method === 'mae'
+      ? maeForwardFlops(spec.config)
+      : spec.method === 'diffmae'
+        ? diffmaeForwardFlops(spec.config)
+        : condForwardFlops(spec.method, spec.config);
   return { forward, train: 3 * forward };
 };

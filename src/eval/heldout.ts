@@ -12,13 +12,19 @@ import { drawMask, maskTensors, Mask, type MaskDraw } from '../corruption/mask.j
 import { inpaint } from '../diffusion/inpaint.js';
 import { Sampler } from '../diffusion/sampler.js';
 import type { Image8 } from '../io/png.js';
-import { applyWithMask } from '../models/model.js';
+import { applyWithMask, type NetworkIn, type NetworkOut } from '../models/model.js';
+import type { Layer } from '../core/layer.js';
+import { ConfigError } from '../core/errors.js';
+import { corruption, corruptPatches, type Corruption } from '../corruption/corruption.js';
+import { Time } from '../corruption/time.js';
+import { term } from '../corruption/objective.js';
+import { tableOf } from '../corruption/schedule.js';
+import { x0FromEps } from '../diffusion/sampler.js';
 import type { BuiltModel } from '../models/registry.js';
 import type { Params } from '../core/params.js';
 import { gridOf, patchifyOp, unpatchifyOp, type Grid } from '../vision/patchify.js';
 import { psnr, reconstructionGrid, unnormalizeNormPix } from './reconstruction.js';
 import type { DiffMaeParams } from '../models/diffmae.js';
-import type { MaeParams } from '../models/mae.js';
 
 /** Per-channel input normalisation. */
 export type Norm = { readonly mean: readonly number[]; readonly std: readonly number[] };
@@ -54,8 +60,9 @@ export const maskedPsnr = (grid: Grid, pred: Tensor, x0: Tensor, mask: Tensor, n
 };
 
 /**
- * A model's prediction of the removed patches of `images` under a drawn mask, in pixel-ready
- * model units [N, L, P] (visible patches pasted for DiffMAE, raw for MAE), with x0.
+ * A model's prediction of the removed patches of `images` under a drawn mask, in model units
+ * [N, L, P] (visible patches pasted for DiffMAE, raw for MAE and UMD's clean step), with x0.
+ * DiT and MaskDiT have no clean step to predict from; they get a ConfigError.
  *
  * @example
  * const { pred, x0, mask } = predictRemoved(built, params, images, draw, norm, key(0))
@@ -70,30 +77,102 @@ export const predictRemoved = (
   k: Key,
   sampler = Sampler.ddim({ steps: 10 }),
 ): { pred: Tensor; x0: Tensor; mask: Tensor } => {
-  if (b.method === 'mae') {
-    const out = applyWithMask(b.model.corruption, b.model.network, params as MaeParams, images, draw, ctx(k));
-    const pred = b.model.config.normPix ? unnormalizeNormPix(out.predX0!, out.x0, out.mask) : tf.clone(out.predX0!);
-    // for a clean branch xt is x0 itself, which we return
-    tf.dispose([out.loss, out.latent, out.predX0!, out.idsRestore, out.t, ...(out.xt === out.x0 ? [] : [out.xt])]);
-    return { pred, x0: out.x0, mask: out.mask };
+  if (b.method === 'diffmae') {
+    const r = inpaint(b.model, params as DiffMaeParams, images, draw, { sampler, key: k, clip: dataRange(norm) });
+    const m = maskTensors(draw);
+    tf.dispose([m.idsKeep, m.idsShuffle, m.idsRestore]);
+    return { pred: r.result, x0: patchifyOp(b.model.corruption.patching, images), mask: m.mask };
   }
-  const r = inpaint(b.model, params as DiffMaeParams, images, draw, { sampler, key: k, clip: dataRange(norm) });
-  const m = maskTensors(draw);
-  tf.dispose([m.idsKeep, m.idsShuffle, m.idsRestore]);
-  return { pred: r.result, x0: patchifyOp(b.model.corruption.patching, images), mask: m.mask };
+  let c: Corruption;
+  let network: Layer<Params, NetworkIn, NetworkOut>;
+  let normPix = false;
+  if (b.method === 'mae') {
+    c = b.model.corruption;
+    network = b.model.network as unknown as Layer<Params, NetworkIn, NetworkOut>;
+    normPix = b.model.config.normPix ?? false;
+  } else {
+    const clean = b.model.corruption.branches.find((wb) => wb.branch.noise.placement === 'none');
+    if (!clean)
+      throw new ConfigError('method', b.method, 'has no clean (t = 0) step to reconstruct from visible patches; evaluate it by denoising');
+    c = corruption(b.model.corruption.patching, clean.branch);
+    network = b.model.network as unknown as Layer<Params, NetworkIn, NetworkOut>;
+  }
+  const out = applyWithMask(c, network, params, images, draw, ctx(k));
+  const pred = normPix ? unnormalizeNormPix(out.predX0!, out.x0, out.mask) : tf.clone(out.predX0!);
+  // for a clean branch xt is x0 itself, which we return
+  tf.dispose([
+    out.loss,
+    out.latent,
+    out.predX0!,
+    out.idsRestore,
+    out.t,
+    ...(out.predEps ? [out.predEps] : []),
+    ...(out.xt === out.x0 ? [] : [out.xt]),
+  ]);
+  return { pred, x0: out.x0, mask: out.mask };
 };
 
 /**
- * Held-out evaluation at a fixed mask key: masked-region PSNR and the picture grid.
+ * The x0 estimate of a conditioned model (DiT, MaskDiT, UMD) for images noised to a fixed t
+ * over the whole image (no mask): the x0 head if it has one, else from the eps head.
+ *
+ * @example
+ * const { pred, x0, xt } = denoise(built, params, images, 100, key(0))
+ * @since 0.1.0
+ */
+export const denoise = (
+  b: BuiltModel & { readonly method: 'umd' | 'maskdit' | 'dit' },
+  params: Params,
+  images: Tensor,
+  t: number,
+  k: Key,
+): { pred: Tensor; x0: Tensor; xt: Tensor } => {
+  const noised = b.model.corruption.branches.find((wb) => wb.branch.noise.placement !== 'none')!.branch;
+  if (noised.noise.placement === 'none') throw new ConfigError('method', b.method, 'has no noise schedule');
+  const schedule = noised.noise.schedule;
+  const branch = { mask: Mask.none(), noise: noised.noise, time: Time.fixed(t), objective: [term('eps', 'all')] };
+  const grid = gridOf(b.model.corruption.patching, [images.shape[1]!, images.shape[2]!, images.shape[3]!]);
+  const x0 = patchifyOp(b.model.corruption.patching, images);
+  const g = corruptPatches(branch, fold(k, 'noise'), grid, x0);
+  const out = (b.model.network as unknown as Layer<Params, NetworkIn, NetworkOut>).apply(params, g, ctx(k));
+  const pred = out.predX0 ? tf.clone(out.predX0) : x0FromEps(tableOf(schedule), g.xt, out.predEps!, t);
+  tf.dispose([
+    out.latent,
+    ...(out.predX0 ? [out.predX0] : []),
+    ...(out.predEps ? [out.predEps] : []),
+    g.t,
+    g.mask,
+    g.idsKeep,
+    g.idsShuffle,
+    g.idsRestore,
+    ...(g.eps ? [g.eps] : []),
+  ]);
+  return { pred, x0, xt: g.xt };
+};
+
+/**
+ * Held-out evaluation at a fixed key: masked-region PSNR of the reconstruction (MAE, UMD's clean
+ * step) or inpainting (DiffMAE), or, for DiT and MaskDiT, whole-image PSNR of the x0 estimate
+ * from t = 100; and the picture grid (original | input | prediction | prediction with visible
+ * patches pasted).
  *
  * @example
  * const { psnr, cells } = heldOutEval(built, params, images, norm, key(0))
  * @since 0.1.0
  */
 export const heldOutEval = (b: BuiltModel, params: Params, images: Tensor, norm: Norm, k: Key): { psnr: number; cells: Image8[][] } => {
-  const cfg = b.model.config;
-  const grid = gridOf(b.model.corruption.patching, cfg.image);
-  const draw = drawMask(Mask.random(cfg.maskRatio ?? 0.75), fold(k, 'mask'), images.shape[0]!, grid);
+  const grid = gridOf(b.model.corruption.patching, b.model.config.image);
+  if (b.method === 'dit' || b.method === 'maskdit') {
+    const { pred, x0, xt } = denoise(b, params, images, 100, fold(k, 'denoise'));
+    const all = tf.ones([images.shape[0]!, grid.tokens]);
+    const per = maskedPsnr(grid, pred, x0, all, norm);
+    const cells = reconstructionGrid(grid, x0, pred, all, { denorm: norm });
+    const noisy = reconstructionGrid(grid, x0, xt, all, { denorm: norm });
+    tf.dispose([pred, x0, xt, all]);
+    return { psnr: per.reduce((a, v) => a + v, 0) / per.length, cells: cells.map((row, i) => [row[0]!, noisy[i]![2]!, row[2]!, row[3]!]) };
+  }
+  const ratio = b.method === 'umd' ? (b.model.config.cleanRatio ?? 0.75) : (b.model.config.maskRatio ?? 0.75);
+  const draw = drawMask(Mask.random(ratio), fold(k, 'mask'), images.shape[0]!, grid);
   const { pred, x0, mask } = predictRemoved(b, params, images, draw, norm, fold(k, 'predict'));
   const per = maskedPsnr(grid, pred, x0, mask, norm);
   const cells = reconstructionGrid(grid, x0, pred, mask, { denorm: norm });

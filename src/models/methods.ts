@@ -88,14 +88,17 @@ export const Method = {
       weight: r0,
       branch: { mask: Mask.random(o.cleanRatio ?? 0.75), noise: Noise.none(), time: Time.zero(), objective: [term('x0', 'masked')] },
     };
+    // With no mask on the noised share (class-conditional fine-tuning), both heads are scored
+    // over every patch, as the reference code does when its mask is off.
+    const unmasked = (o.noisedRatio ?? 0.375) === 0;
     const noised: WeightedBranch = {
       name: 'noised',
       weight: 1 - r0,
       branch: {
-        mask: Mask.random(o.noisedRatio ?? 0.375),
+        mask: unmasked ? Mask.none() : Mask.random(o.noisedRatio ?? 0.375),
         noise: Noise.all(o.schedule ?? Schedule.cosine()),
         time: Time.uniform(),
-        objective: [term('eps', 'visible', 0.5), term('x0', 'masked', 0.5)],
+        objective: unmasked ? [term('eps', 'all', 0.5), term('x0', 'all', 0.5)] : [term('eps', 'visible', 0.5), term('x0', 'masked', 0.5)],
       },
     };
     return mixture(

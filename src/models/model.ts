@@ -30,6 +30,8 @@ export type NetworkIn = {
   readonly idsRestore: Tensor;
   /** Timesteps [n] int32, 0 = clean. */
   readonly t: Tensor;
+  /** Class labels [n] int32, for conditional models. */
+  readonly labels?: Tensor | undefined;
 };
 
 /**
@@ -100,9 +102,15 @@ const imageGrid = (c: Corruption, s: TensorSpec): Grid => {
  * const out = runGroup(network, params, group, ctx)
  * @since 0.1.0
  */
-export const runGroup = <P extends Params>(network: Layer<P, NetworkIn, NetworkOut>, params: P, g: Corrupted, c: Ctx): GroupOut =>
+export const runGroup = <P extends Params>(
+  network: Layer<P, NetworkIn, NetworkOut>,
+  params: P,
+  g: Corrupted,
+  c: Ctx,
+  labels?: Tensor,
+): GroupOut =>
   tf.tidy(() => {
-    const out = network.apply(params, g, c);
+    const out = network.apply(params, labels ? { ...g, labels } : g, c);
     const pred = { ...(out.predX0 ? { x0: out.predX0 } : {}), ...(out.predEps ? { eps: out.predEps } : {}) };
     const loss = objectiveLoss(g.branch.objective, pred, g);
     return {
@@ -139,9 +147,14 @@ export const methodModel = <P extends Params>(
       const r = network.init(key, networkInSpec(imageGrid(corruption, inSpec.images)));
       return { params: r.params, outSpec: { loss: spec([]), groups: [], names: [] } as unknown as SpecOf<ModelOut> };
     },
-    (params, { images }, c) => {
+    (params, { images, labels }, c) => {
       const groups = corrupt(corruption, fold(c.key, 'corrupt'), images);
-      const outs = groups.map((g) => runGroup(network, params, g, subCtx(c, g.name)));
+      const batch = images.shape[0]!;
+      const outs = groups.map((g) => {
+        const rowLabels =
+          labels === undefined ? undefined : g.rows.length === batch ? labels : tf.gather(labels, tf.tensor1d(g.rows, 'int32'));
+        return runGroup(network, params, g, subCtx(c, g.name), rowLabels);
+      });
       const loss =
         outs.length === 1 && groups[0]!.weight === 1
           ? outs[0]!.loss

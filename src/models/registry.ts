@@ -11,6 +11,7 @@ import type { Tensor } from '../core/tf.js';
 import { diffmae, DIFFMAE_PRESETS, type DiffMaeConfig, type DiffMaeModel } from './diffmae.js';
 import { mae, MAE_PRESETS, type MaeConfig, type MaeModel } from './mae.js';
 import type { ModelIn } from './model.js';
+import { condModel, COND_PRESETS, type CondConfig, type CondMethod, type CondModel } from './cond.js';
 
 /**
  * A model by method and configuration: plain data.
@@ -18,10 +19,12 @@ import type { ModelIn } from './model.js';
  * @since 0.1.0
  */
 export type ModelSpec =
-  { readonly method: 'mae'; readonly config: MaeConfig } | { readonly method: 'diffmae'; readonly config: DiffMaeConfig };
+  | { readonly method: 'mae'; readonly config: MaeConfig }
+  | { readonly method: 'diffmae'; readonly config: DiffMaeConfig }
+  | { readonly method: CondMethod; readonly config: CondConfig };
 
 /** The methods {@link buildModel} knows. */
-export const METHODS = ['mae', 'diffmae'] as const;
+export const METHODS = ['mae', 'diffmae', 'umd', 'maskdit', 'dit'] as const;
 /** A method name. */
 export type MethodName = (typeof METHODS)[number];
 
@@ -31,7 +34,9 @@ export type MethodName = (typeof METHODS)[number];
  * @since 0.1.0
  */
 export type BuiltModel =
-  { readonly method: 'mae'; readonly model: MaeModel } | { readonly method: 'diffmae'; readonly model: DiffMaeModel };
+  | { readonly method: 'mae'; readonly model: MaeModel }
+  | { readonly method: 'diffmae'; readonly model: DiffMaeModel }
+  | { readonly method: CondMethod; readonly model: CondModel };
 
 /**
  * Builds the model a spec describes.
@@ -41,7 +46,11 @@ export type BuiltModel =
  * @since 0.1.0
  */
 export const buildModel = (spec: ModelSpec): BuiltModel =>
-  spec.method === 'mae' ? { method: 'mae', model: mae(spec.config) } : { method: 'diffmae', model: diffmae(spec.config) };
+  spec.method === 'mae'
+    ? { method: 'mae', model: mae(spec.config) }
+    : spec.method === 'diffmae'
+      ? { method: 'diffmae', model: diffmae(spec.config) }
+      : { method: spec.method, model: condModel(spec.method, spec.config) };
 
 /**
  * The layer a trainer drives, whatever the method.
@@ -65,8 +74,15 @@ export const presetSpec = (method: MethodName, preset: string): ModelSpec => {
     if (!(preset in MAE_PRESETS)) throw new ConfigError('--preset', preset, `must be one of ${Object.keys(MAE_PRESETS).join(', ')}`);
     return { method, config: MAE_PRESETS[preset as keyof typeof MAE_PRESETS] };
   }
-  if (!(preset in DIFFMAE_PRESETS)) throw new ConfigError('--preset', preset, `must be one of ${Object.keys(DIFFMAE_PRESETS).join(', ')}`);
-  return { method, config: DIFFMAE_PRESETS[preset as keyof typeof DIFFMAE_PRESETS] };
+  if (method === 'diffmae') {
+    if (!(preset in DIFFMAE_PRESETS))
+      throw new ConfigError('--preset', preset, `must be one of ${Object.keys(DIFFMAE_PRESETS).join(', ')}`);
+    return { method, config: DIFFMAE_PRESETS[preset as keyof typeof DIFFMAE_PRESETS] };
+  }
+  const table: Record<string, CondConfig> = COND_PRESETS[method];
+  const config = table[preset];
+  if (!config) throw new ConfigError('--preset', preset, `must be one of ${Object.keys(table).join(', ')}`);
+  return { method, config };
 };
 
 /**
@@ -78,11 +94,15 @@ export const presetSpec = (method: MethodName, preset: string): ModelSpec => {
  */
 export const specFromMetadata = (meta: Record<string, string>, file: string): ModelSpec => {
   const method = meta['method'];
-  if (method !== 'mae' && method !== 'diffmae')
+  if (!(METHODS as readonly (string | undefined)[]).includes(method)) {
     throw new FormatError(file, `metadata method ${JSON.stringify(method ?? null)} is not one of ${METHODS.join(', ')}`);
+  }
+  let config: unknown;
   try {
-    return { method, config: JSON.parse(meta['model'] ?? 'null') as MaeConfig & DiffMaeConfig };
+    config = JSON.parse(meta['model'] ?? 'null');
   } catch {
     throw new FormatError(file, 'metadata model is not valid JSON');
   }
+  if (typeof config !== 'object' || config === null) throw new FormatError(file, 'metadata model is not a configuration object');
+  return { method, config } as ModelSpec;
 };

@@ -25,6 +25,7 @@ export type WorkerRequest =
       readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly data: Float32Array }[];
       readonly micro: readonly {
         readonly images: Float32Array;
+        readonly labels?: Int32Array | undefined;
         readonly shape: readonly [number, number, number, number];
         readonly key: readonly [number, number];
       }[];
@@ -62,8 +63,9 @@ if (port) {
           const params = unflatten(template, leaves);
           const results = m.micro.map((mb) => {
             const images = tf.tensor4d(mb.images, [...mb.shape]);
-            const g = microGrads(model!, params, { images }, fromWords(mb.key));
-            images.dispose();
+            const labels = mb.labels ? tf.tensor1d(mb.labels, 'int32') : undefined;
+            const g = microGrads(model!, params, labels ? { images, labels } : { images }, fromWords(mb.key));
+            tf.dispose([images, ...(labels ? [labels] : [])]);
             return {
               loss: g.loss,
               grads: g.grads.map((t) => {

@@ -97,7 +97,7 @@ export const threadedGrads = async (o: {
             type: 'grads',
             id,
             params: sent,
-            micro: mine.map(({ m }) => ({ images: m.images, shape: m.shape, key: [m.key[0], m.key[1]] as const })),
+            micro: mine.map(({ m }) => ({ images: m.images, labels: m.labels, shape: m.shape, key: [m.key[0], m.key[1]] as const })),
           } satisfies WorkerRequest);
         });
       });
@@ -107,10 +107,11 @@ export const threadedGrads = async (o: {
         micro.forEach((m, i) => {
           if (i % threads !== 0) return;
           const images = tf.tensor4d(m.images, [...m.shape]);
+          const labels = m.labels ? tf.tensor1d(m.labels, 'int32') : undefined;
           try {
-            local.push(microGrads(o.model, unflatten(params, new Map(flat)), { images }, m.key));
+            local.push(microGrads(o.model, unflatten(params, new Map(flat)), labels ? { images, labels } : { images }, m.key));
           } finally {
-            images.dispose();
+            tf.dispose([images, ...(labels ? [labels] : [])]);
           }
         });
       } catch (e) {

@@ -1,5 +1,6 @@
 /**
- * Checkpoints as safetensors: `params.<path>`, `opt.m.<path>`, `opt.v.<path>` (float32) and
+ * Checkpoints as safetensors: `params.<path>`, `opt.m.<path>`, `opt.v.<path>`, `ema.<path>` when
+ * the run keeps an EMA (float32), and
  * string metadata (format, step, the model and training configuration, anything else the
  * caller adds). Universal: bytes in, bytes out (`tesserae/node` writes them atomically).
  *
@@ -30,6 +31,7 @@ export const encodeCheckpoint = <P extends Params>(state: TrainState<P>, metadat
   for (const [k, t] of flatten(state.params)) entries.push([`params.${k}`, f32(t)]);
   for (const [k, t] of flatten(state.opt.m)) entries.push([`opt.m.${k}`, f32(t)]);
   for (const [k, t] of flatten(state.opt.v)) entries.push([`opt.v.${k}`, f32(t)]);
+  if (state.ema) for (const [k, t] of flatten(state.ema)) entries.push([`ema.${k}`, f32(t)]);
   return writeSafetensors(entries, { ...metadata, format: CHECKPOINT_FORMAT, step: String(state.step), optStep: String(state.opt.step) });
 };
 
@@ -96,16 +98,18 @@ export const decodeCheckpoint = <P extends Params>(
           v: mapParams(template, (t, path) => load(`opt.v.${path}`, t)),
         }
       : initOpt(params);
-    const expected = flatten(template).length * (hasOpt ? 3 : 1);
+    const hasEma = [...tensors.keys()].some((k) => k.startsWith('ema.'));
+    const ema = hasEma ? mapParams(template, (t, path) => load(`ema.${path}`, t)) : undefined;
+    const expected = flatten(template).length * ((hasOpt ? 3 : 1) + (hasEma ? 1 : 0));
     if (tensors.size !== expected) {
-      const known = new Set(flatten(template).flatMap(([k]) => [`params.${k}`, `opt.m.${k}`, `opt.v.${k}`]));
+      const known = new Set(flatten(template).flatMap(([k]) => [`params.${k}`, `opt.m.${k}`, `opt.v.${k}`, `ema.${k}`]));
       const extra = [...tensors.keys()].find((k) => !known.has(k));
       throw new FormatError(
         file,
         `holds ${tensors.size} tensors, expected ${expected}${extra ? ` (unexpected ${JSON.stringify(extra)})` : ''}; is it a checkpoint of another model?`,
       );
     }
-    return { state: { params, opt, step: stepOf(file, metadata, 'step') }, metadata };
+    return { state: { params, opt, step: stepOf(file, metadata, 'step'), ...(ema ? { ema } : {}) }, metadata };
   } catch (e) {
     tf.dispose(made);
     throw e;

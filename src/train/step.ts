@@ -8,7 +8,7 @@
 import { DataError } from '../core/errors.js';
 import { fold, type Key } from '../core/key.js';
 import { ctx, type Layer } from '../core/layer.js';
-import { disposeParams, flatten, mapParams, unflatten, type Params } from '../core/params.js';
+import { disposeParams, flatten, mapParams, unflatten, zipParams, type Params } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
 import type { ModelIn } from '../models/model.js';
 import { adamwUpdate, clipByGlobalNorm, globalNorm, type AdamWConfig, type OptState } from './optimizer.js';
@@ -23,6 +23,8 @@ export interface TrainState<P extends Params> {
   readonly opt: OptState<P>;
   /** Optimiser steps taken. */
   readonly step: number;
+  /** An exponential moving average of the params, when the run keeps one. */
+  readonly ema?: P | undefined;
 }
 
 /**
@@ -169,7 +171,11 @@ export const finishStep = <P extends Params>(state: TrainState<P>, sum: GradSum,
   const next = adamwUpdate(o.adamw, state.params, clipped, state.opt, o.lr);
   disposeParams(grads);
   if (clipped !== grads) disposeParams(clipped);
-  return { state: { params: next.params, opt: next.state, step: state.step + 1 }, loss, gradNorm };
+  return {
+    state: { params: next.params, opt: next.state, step: state.step + 1, ...(state.ema ? { ema: state.ema } : {}) },
+    loss,
+    gradNorm,
+  };
 };
 
 /**
@@ -211,7 +217,12 @@ export const trainStep = <P extends Params>(
 export interface GradEngine {
   readonly compute: (
     params: Params,
-    micro: readonly { readonly images: Float32Array; readonly shape: readonly [number, number, number, number]; readonly key: Key }[],
+    micro: readonly {
+      readonly images: Float32Array;
+      readonly labels?: Int32Array;
+      readonly shape: readonly [number, number, number, number];
+      readonly key: Key;
+    }[],
   ) => Promise<MicroGrads[]>;
   readonly close: () => Promise<void>;
 }
@@ -227,6 +238,7 @@ export const disposeState = <P extends Params>(s: TrainState<P>): void => {
   disposeParams(s.params);
   disposeParams(s.opt.m);
   disposeParams(s.opt.v);
+  if (s.ema) disposeParams(s.ema);
 };
 
 /**
@@ -240,4 +252,16 @@ export const cloneState = <P extends Params>(s: TrainState<P>): TrainState<P> =>
   params: mapParams(s.params, (t) => tf.clone(t)),
   opt: { step: s.opt.step, m: mapParams(s.opt.m, (t) => tf.clone(t)), v: mapParams(s.opt.v, (t) => tf.clone(t)) },
   step: s.step,
+  ...(s.ema ? { ema: mapParams(s.ema, (t) => tf.clone(t)) } : {}),
 });
+
+/**
+ * The EMA after a step: ema <- decay ema + (1 - decay) params (new tensors; the old EMA is the
+ * caller's to dispose).
+ *
+ * @example
+ * const ema = emaUpdate(state.ema, state.params, 0.9999)
+ * @since 0.1.0
+ */
+export const emaUpdate = <P extends Params>(ema: P, params: P, decay: number): P =>
+  zipParams(ema, params, (e, p) => tf.tidy(() => tf.add(tf.mul(e, decay), tf.mul(p, 1 - decay))));

@@ -5,11 +5,12 @@
  *
  * @since 0.1.0
  */
-import { finite, int, positive, positiveInt } from '../core/check.js';
+import { finite, int, positive, positiveInt, unit } from '../core/check.js';
 import { ConfigError } from '../core/errors.js';
 import { fold, key as makeKey } from '../core/key.js';
 import type { Layer } from '../core/layer.js';
-import type { Params } from '../core/params.js';
+import { mapParams, type Params } from '../core/params.js';
+import { tf } from '../core/tf.js';
 import { spec } from '../core/spec.js';
 import type { Tensor } from '../core/tf.js';
 import { batchHost, batchIndices, batchTensor } from '../data/batches.js';
@@ -17,7 +18,8 @@ import type { LabelledImages } from '../data/synthetic.js';
 import type { ModelIn } from '../models/model.js';
 import { adamw, initOpt } from './optimizer.js';
 import { warmupCosine, type LrSchedule } from './schedule.js';
-import { addMicroGrads, disposeState, finishStep, trainStep, type GradEngine, type GradSum, type TrainState } from './step.js';
+import { addMicroGrads, emaUpdate, finishStep, trainStep, type GradEngine, type GradSum, type TrainState } from './step.js';
+import { disposeParams } from '../core/params.js';
 
 /**
  * Training settings. `lr = baseLr * batch * accum / 256`, warmed up linearly over `warmup`
@@ -40,6 +42,8 @@ export interface TrainConfig {
   /** Global-norm gradient clipping, or null. */
   readonly clip: number | null;
   readonly seed: number;
+  /** Keep an exponential moving average of the params with this decay, or null. */
+  readonly ema: number | null;
 }
 
 /**
@@ -64,6 +68,7 @@ export const trainConfig = (o: Partial<TrainConfig> & { readonly steps: number; 
     beta2: o.beta2 ?? 0.95,
     clip: o.clip === undefined || o.clip === null ? null : positive('train.clip', o.clip),
     seed: int('train.seed', o.seed ?? 0, 0),
+    ema: o.ema === undefined || o.ema === null ? null : unit('train.ema', o.ema),
   };
   if (cfg.minLr < 0) throw new ConfigError('train.minLr', cfg.minLr, 'must be >= 0');
   adamw({ beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
@@ -124,7 +129,7 @@ export const initState = <P extends Params>(
   cfg: TrainConfig,
 ): TrainState<P> => {
   const { params } = model.init(fold(makeKey(cfg.seed), 'init'), { images: spec([-1, data.height, data.width, data.channels]) });
-  return { params, opt: initOpt(params), step: 0 };
+  return { params, opt: initOpt(params), step: 0, ...(cfg.ema === null ? {} : { ema: mapParams(params, (t) => tf.clone(t)) }) };
 };
 
 /**
@@ -162,27 +167,45 @@ export const train = async <P extends Params>(
     const options = { adamw: opt, lr: lr(s), clip: cfg.clip };
     let result;
     if (hooks.engine) {
-      const micro = Array.from({ length: cfg.accum }, (_, i) => ({
-        images: batchHost(data, batchIndices(dataKey, data.count, cfg.batch, s * cfg.accum + i), norm),
-        shape: [cfg.batch, data.height, data.width, data.channels] as [number, number, number, number],
-        key: fold(stepKey, i),
-      }));
+      const micro = Array.from({ length: cfg.accum }, (_, i) => {
+        const idx = batchIndices(dataKey, data.count, cfg.batch, s * cfg.accum + i);
+        return {
+          images: batchHost(data, idx, norm),
+          labels: Int32Array.from(idx, (j) => data.labels[j]!),
+          shape: [cfg.batch, data.height, data.width, data.channels] as [number, number, number, number],
+          key: fold(stepKey, i),
+        };
+      });
       const grads = await hooks.engine.compute(current.params, micro);
       const sum = grads.reduce<GradSum | null>((acc, g) => addMicroGrads(acc, g), null);
       if (sum === null) throw new ConfigError('train.accum', cfg.accum, 'no micro-batch gradients came back');
       result = finishStep(current, sum, options);
     } else {
-      const micro = Array.from({ length: cfg.accum }, (_, i) => ({
-        images: batchTensor(data, batchIndices(dataKey, data.count, cfg.batch, s * cfg.accum + i), norm),
-      }));
+      const micro = Array.from({ length: cfg.accum }, (_, i) => {
+        const idx = batchIndices(dataKey, data.count, cfg.batch, s * cfg.accum + i);
+        return {
+          images: batchTensor(data, idx, norm),
+          labels: tf.tensor1d(
+            Int32Array.from(idx, (j) => data.labels[j]!),
+            'int32',
+          ),
+        };
+      });
       try {
         result = trainStep(model, current, micro, stepKey, options);
       } finally {
-        for (const m of micro) m.images.dispose();
+        for (const m of micro) tf.dispose([m.images, m.labels]);
       }
     }
-    disposeState(current);
+    const previous = current;
     current = result.state;
+    if (cfg.ema !== null && previous.ema) {
+      current = { ...current, ema: emaUpdate(previous.ema, current.params, cfg.ema) };
+      disposeParams(previous.ema);
+    }
+    disposeParams(previous.params);
+    disposeParams(previous.opt.m);
+    disposeParams(previous.opt.v);
     const took = (performance.now() - started) / 1000;
     avgStep = s === first ? took : 0.9 * avgStep + 0.1 * took;
     const info: StepInfo = {

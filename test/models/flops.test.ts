@@ -10,6 +10,7 @@ import {
   modelFlops,
   MAE_PRESETS,
   DIFFMAE_PRESETS,
+  COND_PRESETS,
   synthetic,
   disposeParams,
   type ModelSpec,
@@ -52,6 +53,10 @@ describe('analytic FLOP counts', () => {
       'DiffMAE joint',
       { method: 'diffmae', config: { ...DIFFMAE_PRESETS['micro/4'], decoder: { ...DIFFMAE_PRESETS['micro/4'].decoder, kind: 'joint' } } },
     ],
+    ['UMD adaLN', { method: 'umd', config: { ...COND_PRESETS.umd['micro/4'], classes: 10 } }],
+    ['UMD token', { method: 'umd', config: { ...COND_PRESETS.umd['micro/4'], conditioning: 'token' } }],
+    ['MaskDiT', { method: 'maskdit', config: COND_PRESETS.maskdit['micro/4'] }],
+    ['DiT', { method: 'dit', config: COND_PRESETS.dit['micro/4'] }],
   ];
   for (const [name, s] of cases) {
     it(`${name}: the formula equals the sum over the matrix products tfjs runs`, async () => {

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  tf,
+  Key,
+  spec,
+  condModel,
+  COND_PRESETS,
+  finetuneSpec,
+  transplant,
+  buildModel,
+  trainable,
+  synthetic,
+  train,
+  trainConfig,
+  initState,
+  disposeState,
+  channelStats,
+  flatten,
+  emaUpdate,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  disposeParams,
+  ConfigError,
+  type ModelSpec,
+} from '../../src/index.js';
+import { onCpu, assertClose } from '../helpers.js';
+
+const pre: ModelSpec = {
+  method: 'umd',
+  config: {
+    ...COND_PRESETS.umd['micro/4'],
+    image: [16, 16, 3],
+    encoder: { width: 16, depth: 1, heads: 2 },
+    decoder: { width: 16, depth: 1, heads: 2 },
+  },
+};
+
+describe('class-conditional fine-tuning', () => {
+  onCpu();
+
+  it('the fine-tuning spec adds classes and label dropout, shrinks the clean share and unmasks the noised one', () => {
+    const s = finetuneSpec(pre, { classes: 10 });
+    assert.equal(s.method, 'umd');
+    const m = buildModel(s);
+    assert.ok(m.method === 'umd');
+    const [clean, noised] = m.model.corruption.branches;
+    assert.ok(Math.abs(clean!.weight - 0.05) < 1e-12);
+    assert.equal(noised!.branch.mask.kind, 'none');
+    assert.deepEqual(
+      noised!.branch.objective.map((t) => [t.target, t.region, t.weight]),
+      [
+        ['eps', 'all', 0.5],
+        ['x0', 'all', 0.5],
+      ],
+    );
+    assert.throws(
+      () =>
+        finetuneSpec(
+          {
+            method: 'mae',
+            config: { image: [16, 16, 3], patch: 4, encoder: { width: 8, depth: 1, heads: 2 }, decoder: { width: 8, depth: 1, heads: 2 } },
+          },
+          { classes: 2 },
+        ),
+      ConfigError,
+    );
+  });
+
+  it('transplant keeps every pre-trained weight and initialises only the new label layers', () => {
+    const a = condModel('umd', pre.config as never).init(Key.key(0), { images: spec([-1, 16, 16, 3]) }).params;
+    const ft = finetuneSpec(pre, { classes: 10 });
+    const b = trainable(buildModel(ft)).init(Key.key(9), { images: spec([-1, 16, 16, 3]) }).params;
+    const { params, fresh } = transplant(a, b);
+    assert.deepEqual(fresh, [
+      'label.embed.table',
+      'label.trunk.fc1.kernel',
+      'label.trunk.fc1.bias',
+      'label.trunk.fc2.kernel',
+      'label.trunk.fc2.bias',
+    ]);
+    const byPath = new Map(flatten(params));
+    for (const [k, t] of flatten(a)) assert.deepEqual(byPath.get(k)!.dataSync(), t.dataSync(), k);
+    assert.throws(() => transplant({ ...a, extra: tf.ones([1]) }, b), /has no place/);
+    for (const p of [a, b, params]) disposeParams(p);
+  });
+
+  it('the EMA follows decay * ema + (1 - decay) * params and survives a checkpoint', async () => {
+    const model = trainable(buildModel(finetuneSpec(pre, { classes: 10 })));
+    const data = synthetic({ count: 16, size: 16 });
+    const cfg = trainConfig({ steps: 2, batch: 4, baseLr: 1e-2, warmup: 0, ema: 0.9, seed: 0 });
+    const s0 = initState(model, data, cfg);
+    assert.ok(s0.ema);
+    const final = await train(model, data, { ...cfg, steps: 1 }, s0, {}, channelStats(data));
+    // one step from ema = params0: ema1 = 0.9 params0 + 0.1 params1
+    const params0 = initState(model, data, cfg);
+    const want = emaUpdate(params0.params, final.params, 0.9);
+    for (const [[k, e], [, w]] of flatten(final.ema!).map((x, i) => [x, flatten(want)[i]!] as const))
+      assertClose(e.dataSync(), w.dataSync(), 1e-6, k);
+    const back = decodeCheckpoint(encodeCheckpoint(final), 'c', final.params);
+    assert.ok(back.state.ema);
+    assert.deepEqual(
+      flatten(back.state.ema).map(([, t]) => Array.from(t.dataSync())),
+      flatten(final.ema!).map(([, t]) => Array.from(t.dataSync())),
+    );
+    for (const s of [final, params0, back.state]) disposeState(s);
+    disposeParams(want);
+  });
+});
