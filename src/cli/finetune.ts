@@ -10,7 +10,13 @@ import { fold, key } from '../core/key.js';
 import { disposeParams, mapParams, type Params } from '../core/params.js';
 import { spec as tensorSpec } from '../core/spec.js';
 import { tf } from '../core/tf.js';
-import { specFromMetadata } from '../models/registry.js';
+import { specFromMetadata, type ModelSpec } from '../models/registry.js';
+import type { Layer } from '../core/layer.js';
+import type { Tensor } from '../core/tf.js';
+import type { LabelledImages } from '../data/synthetic.js';
+import type { ModelIn } from '../models/model.js';
+import type { TrainConfig } from '../train/trainer.js';
+import type { TrainState } from '../train/step.js';
 import { loadCheckpoint, readCheckpointMetadata } from '../node/checkpoint.js';
 import { buildModel } from '../models/registry.js';
 import { finetuneSpec, transplant } from '../train/finetune.js';
@@ -54,26 +60,37 @@ export const finetuneCommand: Command = {
       ...run0,
       spec,
       metadata: { finetunedFrom: from },
-      init: (model, data) => {
-        const [h, w, c] = [data.height, data.width, data.channels];
-        const oldModel = buildModel(pre).model;
-        const template = oldModel.init(key(0), { images: tensorSpec([-1, h, w, c]) }).params as Params;
-        const loaded = loadCheckpoint(from, template);
-        disposeParams(template);
-        const fresh = model.init(fold(key(run0.train.seed), 'init'), { images: tensorSpec([-1, h, w, c]) }).params;
-        const { params, fresh: added } = transplant(loaded.state.params, fresh);
-        for (const s of [loaded.state.params, loaded.state.opt.m, loaded.state.opt.v, fresh]) disposeParams(s);
-        if (loaded.state.ema) disposeParams(loaded.state.ema);
-        console.log(
-          `fine-tuning ${from} (step ${loaded.state.step}) on ${classes} classes; new parameters: ${added.join(', ') || 'none'}; fresh optimiser`,
-        );
-        return {
-          params,
-          opt: initOpt(params),
-          step: 0,
-          ...(run0.train.ema === null ? {} : { ema: mapParams(params, (t) => tf.clone(t)) }),
-        };
-      },
+      init: finetuneInit(from, pre, run0.train, (line) => console.log(line)),
     });
   },
 };
+
+/**
+ * The starting state of a class-conditional fine-tuning run: the pre-trained checkpoint's
+ * weights transplanted into the new model (its new label layers fresh), a fresh optimiser, and
+ * an EMA starting at the weights when the run keeps one.
+ *
+ * @example
+ * runTrain({ ...run, spec: finetuneSpec(pre, { classes: 10 }), init: finetuneInit(path, pre, run.train, console.log) })
+ * @since 0.1.0
+ */
+export const finetuneInit =
+  (from: string, pre: ModelSpec, cfg: TrainConfig, log: (line: string) => void) =>
+  (model: Layer<Params, ModelIn, { readonly loss: Tensor }>, data: LabelledImages): TrainState<Params> => {
+    const [h, w, c] = [data.height, data.width, data.channels];
+    const oldModel = buildModel(pre).model;
+    const template = oldModel.init(key(0), { images: tensorSpec([-1, h, w, c]) }).params as Params;
+    const loaded = loadCheckpoint(from, template);
+    disposeParams(template);
+    const fresh = model.init(fold(key(cfg.seed), 'init'), { images: tensorSpec([-1, h, w, c]) }).params;
+    const { params, fresh: added } = transplant(loaded.state.params, fresh);
+    for (const s of [loaded.state.params, loaded.state.opt.m, loaded.state.opt.v, fresh]) disposeParams(s);
+    if (loaded.state.ema) disposeParams(loaded.state.ema);
+    log(`fine-tuning ${from} (step ${loaded.state.step}); new parameters: ${added.join(', ') || 'none'}; fresh optimiser`);
+    return {
+      params,
+      opt: initOpt(params),
+      step: 0,
+      ...(cfg.ema === null ? {} : { ema: mapParams(params, (t) => tf.clone(t)) }),
+    };
+  };

@@ -10,8 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, FormatError, ShapeError } from '../core/errors.js';
 import { fold, key } from '../core/key.js';
-import { disposeParams, type Params } from '../core/params.js';
-import { spec } from '../core/spec.js';
+import { disposeParams } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { useBackend } from '../backends/index.js';
 import { drawMask, Mask } from '../corruption/mask.js';
@@ -26,7 +25,7 @@ import { readNpy } from '../io/npy.js';
 import type { Image8 } from '../io/png.js';
 import { buildModel, specFromMetadata } from '../models/registry.js';
 import type { DiffMaeParams } from '../models/diffmae.js';
-import { loadCheckpoint, readCheckpointMetadata } from '../node/checkpoint.js';
+import { openModel, readCheckpointMetadata } from '../node/checkpoint.js';
 import { writePng } from '../node/files.js';
 import { loadImageFolder } from '../node/loaders.js';
 import { gridOf, patchifyOp, unpatchifyOp } from '../vision/patchify.js';
@@ -110,15 +109,7 @@ export const inpaintCommand: Command = {
     const seed = integer(f, 'seed', 0);
     const count = integer(f, 'count', 1);
     const stripN = integer(f, 'strip', 1);
-    const meta = readCheckpointMetadata(ckpt);
-    const built = buildModel(specFromMetadata(meta, ckpt));
-    let norm: Norm;
-    try {
-      norm = JSON.parse(meta['norm'] ?? 'null') as Norm;
-      if (!norm || norm.mean.length !== built.model.config.image[2]) throw new Error('norm');
-    } catch {
-      throw new FormatError(ckpt, 'metadata norm (per-channel mean and std) is missing or malformed');
-    }
+    const built = buildModel(specFromMetadata(readCheckpointMetadata(ckpt), ckpt));
     const [h, w, c] = built.model.config.image;
     const data = loadImages(str(f, 'images'), h);
     if (data.height !== h || data.width !== w || data.channels !== c)
@@ -132,11 +123,8 @@ export const inpaintCommand: Command = {
     const n = Math.min(count, data.count);
     const draw = drawMask(mask, fold(key(seed), 'mask'), n, grid);
     const backend = await useBackend(choice(f, 'backend', BACKENDS));
-    const template = built.model.init(key(0), { images: spec([-1, h, w, c]) }).params as Params;
-    const { state } = loadCheckpoint(ckpt, template);
-    disposeParams(template);
-    disposeParams(state.opt.m);
-    disposeParams(state.opt.v);
+    const opened = openModel(ckpt);
+    const { norm, params } = opened;
     const images = batchTensor(
       data,
       Int32Array.from({ length: n }, (_, i) => i),
@@ -153,7 +141,7 @@ export const inpaintCommand: Command = {
       const record = Array.from({ length: Math.min(stripN, total) }, (_, i) =>
         Math.round(((total - 1) * i) / Math.max(1, Math.min(stripN, total) - 1)),
       );
-      const r = inpaint(built.model, state.params as DiffMaeParams, images, draw, {
+      const r = inpaint(built.model, params as DiffMaeParams, images, draw, {
         sampler,
         key: fold(key(seed), 'sample'),
         clip: dataRange(norm),
@@ -168,7 +156,7 @@ export const inpaintCommand: Command = {
         mask: tf.tensor2d(draw.mask, [draw.batch, draw.length]),
       };
     } else {
-      result = predictRemoved(built, state.params, images, draw, norm, fold(key(seed), 'sample'));
+      result = predictRemoved(built, params, images, draw, norm, fold(key(seed), 'sample'));
     }
     const seconds = (performance.now() - t0) / 1000;
     const psnrs = maskedPsnr(grid, result.pred, result.x0, result.mask, norm);
@@ -176,7 +164,7 @@ export const inpaintCommand: Command = {
     writePng(join(out, 'inpaint.png'), tileImages(cells, { scale: h <= 64 ? 3 : 1, pad: 3 }));
     if (strip.length) writePng(join(out, 'steps.png'), tileImages(strip, { scale: h <= 64 ? 3 : 1, pad: 3 }));
     tf.dispose([images, result.pred, result.x0, result.mask]);
-    disposeParams(state.params);
+    disposeParams(params);
     const summary = {
       command: 'inpaint',
       method: built.method,

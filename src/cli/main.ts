@@ -14,6 +14,8 @@ import { trainCommand } from './train.js';
 import { inpaintCommand } from './inpaint.js';
 import { finetuneCommand } from './finetune.js';
 import { sampleCommand } from './sample.js';
+import { evalCommand } from './evaluate.js';
+import { compareCommand } from './compare.js';
 
 const demoFlags: FlagSpec = {
   out: { type: 'string', default: 'runs/demo', help: 'output folder' },
@@ -58,6 +60,8 @@ const commands: Record<string, Command> = {
   inpaint: inpaintCommand,
   finetune: finetuneCommand,
   sample: sampleCommand,
+  eval: evalCommand,
+  compare: compareCommand,
   reconstruct: {
     summary: 'MAE reconstruction with reference-named weights and a mask from given noise; writes pred.npy, mask.npy, a PNG grid',
     flags: reconstructFlags,

@@ -5,20 +5,17 @@
  * @since 0.1.0
  */
 import { join } from 'node:path';
-import { ConfigError, FormatError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { fold, key } from '../core/key.js';
-import { disposeParams, type Params } from '../core/params.js';
-import { spec } from '../core/spec.js';
-import { tf } from '../core/tf.js';
+import { disposeParams } from '../core/params.js';
 import { useBackend } from '../backends/index.js';
-import { generate } from '../diffusion/generate.js';
+import { generateImages } from '../diffusion/generate.js';
 import { Sampler } from '../diffusion/sampler.js';
-import { dataRange, type Norm } from '../eval/heldout.js';
+import { dataRange } from '../eval/heldout.js';
 import { tileImages, toImage8 } from '../io/images.js';
 import { buildModel, specFromMetadata } from '../models/registry.js';
-import { loadCheckpoint, readCheckpointMetadata } from '../node/checkpoint.js';
+import { openModel, readCheckpointMetadata } from '../node/checkpoint.js';
 import { writePng } from '../node/files.js';
-import { gridOf, unpatchifyOp } from '../vision/patchify.js';
 import { BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { SYNTHETIC_CLASSES } from '../data/synthetic.js';
 
@@ -62,41 +59,28 @@ export const sampleCommand: Command = {
       choice(f, 'sampler', ['ddim', 'ddpm'] as const) === 'ddpm'
         ? Sampler.ddpm()
         : Sampler.ddim({ steps: integer(f, 'steps', 1), eta: num(f, 'eta') });
-    let norm: Norm;
-    try {
-      norm = JSON.parse(meta['norm'] ?? 'null') as Norm;
-      if (!norm || norm.mean.length !== built.model.config.image[2]) throw new Error('norm');
-    } catch {
-      throw new FormatError(ckpt, 'metadata norm (per-channel mean and std) is missing or malformed');
-    }
     const backend = await useBackend(choice(f, 'backend', BACKENDS));
     const [h, w, c] = built.model.config.image;
-    const template = built.model.init(key(0), { images: spec([-1, h, w, c]) }).params as Params;
-    const { state } = loadCheckpoint(ckpt, template);
-    disposeParams(template);
-    const params = state.ema ?? state.params;
-    const grid = gridOf(built.model.corruption.patching, built.model.config.image);
+    const { params, norm, weights } = openModel(ckpt);
     const names: readonly string[] = meta['data']?.includes('synthetic') ? SYNTHETIC_CLASSES : [];
     const t0 = performance.now();
     const written: string[] = [];
     for (const k of which) {
-      const x = generate(built.model, params, {
+      const x = generateImages(built.model, params, norm, {
         labels: new Array<number>(count).fill(k),
         guidance,
         sampler,
         key: fold(key(integer(f, 'seed', 0)), k),
         clip: dataRange(norm),
+        batch: count,
       });
-      const img = tf.tidy(() => tf.add(tf.mul(unpatchifyOp(grid, x), tf.tensor1d([...norm.std])), tf.tensor1d([...norm.mean])));
-      const d = img.dataSync();
       const per = h * w * c;
-      const cells = Array.from({ length: count }, (_, i) => toImage8(d.subarray(i * per, (i + 1) * per), h, w, c));
+      const cells = Array.from({ length: count }, (_, i) => toImage8(x.images.subarray(i * per, (i + 1) * per), h, w, c));
       const file = join(out, `class-${k}${names[k] ? `-${names[k]}` : ''}.png`);
       writePng(file, tileImages([cells], { scale: h <= 64 ? 3 : 1, pad: 3 }));
       written.push(file);
-      tf.dispose([x, img]);
     }
-    for (const s of [state.params, state.opt.m, state.opt.v, ...(state.ema ? [state.ema] : [])]) disposeParams(s);
+    disposeParams(params);
     console.log(`wrote ${written.length} grid(s) to ${out}`);
     console.log(
       JSON.stringify({
@@ -108,7 +92,7 @@ export const sampleCommand: Command = {
         guidance,
         sampler,
         seconds: +((performance.now() - t0) / 1000).toFixed(2),
-        ema: state.ema !== undefined,
+        ema: weights === 'ema',
         files: written,
       }),
     );

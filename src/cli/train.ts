@@ -96,6 +96,7 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   const ckDir = join(r.out, 'checkpoints');
   const latest = join(ckDir, 'latest.safetensors');
   const metadata = {
+    ...r.metadata,
     method: r.spec.method,
     model: JSON.stringify(modelConfig),
     train: JSON.stringify(r.train),
@@ -204,7 +205,7 @@ export const trainFlags: FlagSpec = {
   preset: {
     type: 'string',
     default: 'micro/4',
-    help: `preset of the method: MAE ${Object.keys(MAE_PRESETS).join(', ')}; DiffMAE ${Object.keys(DIFFMAE_PRESETS).join(', ')}`,
+    help: `preset of the method: MAE ${Object.keys(MAE_PRESETS).join(', ')}; DiffMAE ${Object.keys(DIFFMAE_PRESETS).join(', ')}; UMD ${Object.keys(COND_PRESETS.umd).join(', ')}; DiT ${Object.keys(COND_PRESETS.dit).join(', ')}; MaskDiT ${Object.keys(COND_PRESETS.maskdit).join(', ')}`,
   },
   data: { type: 'string', default: 'synthetic', help: 'synthetic | cifar10:DIR | folder:DIR | npy:IMAGES.npy[:LABELS.npy]' },
   count: { type: 'string', default: '2000', help: 'synthetic training images' },

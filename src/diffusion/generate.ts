@@ -15,7 +15,8 @@ import { drawMask, Mask, maskTensors } from '../corruption/mask.js';
 import { tableOf } from '../corruption/schedule.js';
 import type { CondModel } from '../models/cond.js';
 import type { CondAeParams } from '../vision/condAe.js';
-import { gridOf } from '../vision/patchify.js';
+import { gridOf, unpatchifyOp } from '../vision/patchify.js';
+import type { LabelledImages } from '../data/synthetic.js';
 import { reverseStep, samplerSteps, x0FromEps, type Sampler } from './sampler.js';
 
 /**
@@ -100,4 +101,45 @@ export const generate = (model: CondModel, params: Params, o: GenerateOptions): 
   } finally {
     tf.dispose([m.mask, m.idsKeep, m.idsShuffle, m.idsRestore, ...(labels ? [labels] : []), ...(clip ?? [])]);
   }
+};
+
+/**
+ * Generated images as host data in [0, 1] (un-normalised with the model's input statistics,
+ * clipped), in batches of `batch` samples (each batch draws with its own folded key), with the
+ * class each sample was generated for as its label (-1 for unconditional samples).
+ *
+ * @example
+ * const samples = generateImages(model, params, norm, { labels: [0, 0, 1, 1], guidance: 3, sampler: Sampler.ddim({ steps: 50 }), key: key(0), clip: dataRange(norm) })
+ * @since 0.1.0
+ */
+export const generateImages = (
+  model: CondModel,
+  params: Params,
+  norm: { readonly mean: readonly number[]; readonly std: readonly number[] },
+  o: GenerateOptions & { readonly batch?: number },
+): LabelledImages => {
+  const n = positiveInt('count', o.labels.length);
+  const batch = positiveInt('batch', o.batch ?? 64);
+  const [h, w, c] = model.config.image;
+  const grid = gridOf(model.corruption.patching, model.config.image);
+  const images = new Float32Array(n * h * w * c);
+  for (let start = 0, b = 0; start < n; start += batch, b++) {
+    const labels = o.labels.slice(start, start + batch);
+    const x = generate(model, params, { ...o, labels, key: fold(o.key, b) });
+    const img = tf.tidy(() =>
+      tf.clipByValue(tf.add(tf.mul(unpatchifyOp(grid, x), tf.tensor1d([...norm.std])), tf.tensor1d([...norm.mean])), 0, 1),
+    );
+    images.set(img.dataSync(), start * h * w * c);
+    tf.dispose([x, img]);
+  }
+  const classes = model.config.classes ?? 0;
+  return {
+    count: n,
+    height: h,
+    width: w,
+    channels: c,
+    images,
+    labels: Int32Array.from(o.labels, (y) => y ?? -1),
+    classes: Array.from({ length: classes }, (_, k) => String(k)),
+  };
 };

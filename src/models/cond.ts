@@ -11,7 +11,7 @@ import { spec, type SpecOf } from '../core/spec.js';
 import type { Corruption } from '../corruption/corruption.js';
 import type { Target } from '../corruption/objective.js';
 import { Schedule } from '../corruption/schedule.js';
-import { condAe, type CondAeConfig, type CondAeParams } from '../vision/condAe.js';
+import { condAe, type CondAe, type CondAeConfig, type CondAeParams } from '../vision/condAe.js';
 import type { VitSize } from '../vision/vit.js';
 import { Method } from './methods.js';
 import { methodModel, type ModelIn, type ModelOut, type NetworkIn, type NetworkOut } from './model.js';
@@ -119,7 +119,7 @@ export type CondModel = Layer<CondAeParams, ModelIn, ModelOut> & {
   readonly method: CondMethod;
   readonly config: CondConfig;
   readonly corruption: Corruption;
-  readonly network: Layer<CondAeParams, NetworkIn, NetworkOut & { readonly rep: import('../core/tf.js').Tensor }>;
+  readonly network: CondAe;
   readonly heads: readonly Target[];
 };
 
@@ -158,5 +158,5 @@ export const condModel = (method: CondMethod, cfg: CondConfig): CondModel => {
     },
     (params, x, c) => inner.apply(params, x, c),
   );
-  return Object.assign(l, { method, config: cfg, corruption, network: network as CondModel['network'], heads });
+  return Object.assign(l, { method, config: cfg, corruption, network, heads });
 };

@@ -22,6 +22,8 @@ export interface AdamWConfig {
   readonly weightDecay: number;
   /** Whether the leaf at a path decays (default: paths ending in `kernel`). */
   readonly decay: (path: string) => boolean;
+  /** Learning-rate multiplier of the leaf at a path (default 1; layer-wise decay sets it). */
+  readonly lrScale: (path: string) => number;
 }
 
 /**
@@ -32,6 +34,8 @@ export interface AdamWConfig {
  * @since 0.1.0
  */
 export const decaysKernelsOnly = (path: string): boolean => path === 'kernel' || path.endsWith('.kernel');
+
+const unitScale = (): number => 1;
 
 /**
  * AdamW settings with defaults.
@@ -47,6 +51,7 @@ export const adamw = (o: Partial<AdamWConfig> = {}): AdamWConfig => {
     eps: o.eps ?? 1e-8,
     weightDecay: o.weightDecay ?? 0.05,
     decay: o.decay ?? decaysKernelsOnly,
+    lrScale: o.lrScale ?? unitScale,
   };
   unit('adamw.beta1', cfg.beta1);
   unit('adamw.beta2', cfg.beta2);
@@ -116,8 +121,9 @@ export const adamwUpdate = <P extends Params>(
       newM.set(path, tf.keep(m2));
       newV.set(path, tf.keep(v2));
       const stepDir = tf.div(tf.div(m2, bc1), tf.add(tf.sqrt(tf.div(v2, bc2)), cfg.eps));
-      const decayed = cfg.weightDecay > 0 && cfg.decay(path) ? tf.mul(p, 1 - lr * cfg.weightDecay) : p;
-      return tf.sub(decayed, tf.mul(stepDir, lr));
+      const rate = lr * cfg.lrScale(path);
+      const decayed = cfg.weightDecay > 0 && cfg.decay(path) ? tf.mul(p, 1 - rate * cfg.weightDecay) : p;
+      return tf.sub(decayed, tf.mul(stepDir, rate));
     }),
   );
   return {

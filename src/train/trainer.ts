@@ -105,7 +105,7 @@ export interface StepInfo {
 }
 
 /**
- * Callbacks of {@link train}.
+ * Callbacks and per-run options of {@link train}.
  *
  * @since 0.1.0
  */
@@ -114,6 +114,8 @@ export interface TrainHooks<P extends Params> {
   readonly onStep?: (info: StepInfo, state: TrainState<P>) => void | Promise<void>;
   /** Where micro-batch gradients are computed (default: this thread). Results do not depend on it. */
   readonly engine?: GradEngine;
+  /** Learning-rate multiplier per parameter path (layer-wise decay); default 1 everywhere. */
+  readonly lrScale?: (path: string) => number;
 }
 
 /**
@@ -155,7 +157,7 @@ export const train = async <P extends Params>(
   const dataKey = fold(root, 'data');
   const stepRoot = fold(root, 'step');
   const lr = lrSchedule(cfg);
-  const opt = adamw({ beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
+  const opt = adamw({ beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay, ...(hooks.lrScale ? { lrScale: hooks.lrScale } : {}) });
   const t0 = performance.now();
   let current = state;
   let avgStep = 0;

@@ -13,7 +13,7 @@ import { positiveInt, int } from '../core/check.js';
 import { ConfigError, ShapeError } from '../core/errors.js';
 import { normalInit, zeros } from '../core/initializers.js';
 import { fold } from '../core/key.js';
-import { layer, subCtx, type Layer } from '../core/layer.js';
+import { layer, subCtx, type Ctx, type Layer } from '../core/layer.js';
 import { spec, type SpecOf } from '../core/spec.js';
 import { tf, type Tensor } from '../core/tf.js';
 import type { Target } from '../corruption/objective.js';
@@ -99,13 +99,29 @@ export type CondAeIn = {
 export type CondAeOut = { readonly latent: Tensor; readonly rep: Tensor; readonly predX0?: Tensor; readonly predEps?: Tensor };
 
 /**
+ * The encoder half: the condition c [B, D], the normed latent [B, cls + keep, D], its visible
+ * tokens [B, keep, D] and the representation [B, D] (mean of the CLS tokens, or of all tokens
+ * without them).
+ */
+export type CondAeEncoded = { readonly c: Tensor; readonly latent: Tensor; readonly visible: Tensor; readonly rep: Tensor };
+
+/**
+ * The network of {@link condAe}, with its encoder half callable on its own (for probes and
+ * classification fine-tuning; call it inside `tf.tidy`). `encode` reads only `time`, `label` and
+ * `encoder` of the params.
+ */
+export type CondAe = Layer<CondAeParams, CondAeIn, CondAeOut> & {
+  readonly encode: (p: Pick<CondAeParams, 'time' | 'label' | 'encoder'>, e: CondAeIn, ctx: Ctx) => CondAeEncoded;
+};
+
+/**
  * The conditioned autoencoder as a layer (see the module comment).
  *
  * @example
  * condAe({ image: [32, 32, 3], patch: 4, encoder: { width: 64, depth: 4, heads: 4 }, decoder: { width: 64, depth: 2, heads: 4 }, clsTokens: 4, heads: ['x0', 'eps'] })
  * @since 0.1.0
  */
-export const condAe = (cfg: CondAeConfig): Layer<CondAeParams, CondAeIn, CondAeOut> => {
+export const condAe = (cfg: CondAeConfig): CondAe => {
   const g = gridOf(patches(cfg.patch), cfg.image);
   const l = g.tokens;
   const d = positiveInt('encoder.width', cfg.encoder.width);
@@ -140,7 +156,7 @@ export const condAe = (cfg: CondAeConfig): Layer<CondAeParams, CondAeIn, CondAeO
     tokenProj: DenseParams | undefined,
     x: Tensor,
     c: Tensor,
-    ctx: Parameters<Layer<CondAeParams, CondAeIn, CondAeOut>['apply']>[2],
+    ctx: Ctx,
     scope: string,
   ): Tensor => {
     let h = tokenProj ? tf.concat([tf.expandDims(applyDense(tokenProj, c), 1), x], 1) : x;
@@ -153,7 +169,30 @@ export const condAe = (cfg: CondAeConfig): Layer<CondAeParams, CondAeIn, CondAeO
     return tokenProj ? tf.slice(h, [0, 1, 0], [-1, -1, -1]) : h;
   };
 
-  return layer<CondAeParams, CondAeIn, CondAeOut>(
+  /** The condition and the encoder: c, the normed latent, its visible tokens and the representation. */
+  const encode = (p: Pick<CondAeParams, 'time' | 'label' | 'encoder'>, e: CondAeIn, ctx: Ctx): CondAeEncoded => {
+    const b = e.xt.shape[0]!;
+    // the condition: timestep embedding (+ class embedding)
+    let c = time.apply(p.time, e.t, subCtx(ctx, 'time'));
+    if (label && p.label) {
+      const labels = e.labels ?? tf.fill([b], cfg.classes!, 'int32');
+      c = tf.add(
+        c,
+        label.trunk.apply(p.label.trunk, label.embed.apply(p.label.embed, labels, subCtx(ctx, 'label')), subCtx(ctx, 'label.trunk')),
+      );
+    }
+    // encoder: embed + positions, keep the visible tokens, CLS in front
+    const tokens = tf.add(applyDense(p.encoder.embed, e.xt), p.encoder.pos ?? posTable(d));
+    let x = gatherTokens(tokens, e.idsKeep, e.idsRestore);
+    if (p.encoder.cls) x = tf.concat([repeatTokens(p.encoder.cls, b), x], 1);
+    x = trunk(encBlocks, p.encoder.blocks, p.encoder.condToken, x, c, ctx, 'encoder');
+    const latent = layerNormOp(x, p.encoder.norm.scale, p.encoder.norm.bias, 1e-6);
+    const visible = nCls > 0 ? tf.slice(latent, [0, nCls, 0], [-1, -1, -1]) : latent;
+    const rep = nCls > 0 ? tf.mean(tf.slice(latent, [0, 0, 0], [-1, nCls, -1]), 1) : tf.mean(latent, 1);
+    return { c, latent, visible, rep };
+  };
+
+  const net = layer<CondAeParams, CondAeIn, CondAeOut>(
     'condAe',
     (key, s) => {
       const b = s.xt.shape[0]!;
@@ -216,24 +255,8 @@ export const condAe = (cfg: CondAeConfig): Layer<CondAeParams, CondAeIn, CondAeO
     },
     (p, e, ctx) => {
       const b = e.xt.shape[0]!;
-      // the condition: timestep embedding (+ class embedding)
-      let c = time.apply(p.time, e.t, subCtx(ctx, 'time'));
-      if (label && p.label) {
-        const labels = e.labels ?? tf.fill([b], cfg.classes!, 'int32');
-        c = tf.add(
-          c,
-          label.trunk.apply(p.label.trunk, label.embed.apply(p.label.embed, labels, subCtx(ctx, 'label')), subCtx(ctx, 'label.trunk')),
-        );
-      }
-      // encoder: embed + positions, keep the visible tokens, CLS in front
       const keep = e.idsKeep.shape[1]!;
-      const tokens = tf.add(applyDense(p.encoder.embed, e.xt), p.encoder.pos ?? posTable(d));
-      let x = gatherTokens(tokens, e.idsKeep, e.idsRestore);
-      if (p.encoder.cls) x = tf.concat([repeatTokens(p.encoder.cls, b), x], 1);
-      x = trunk(encBlocks, p.encoder.blocks, p.encoder.condToken, x, c, ctx, 'encoder');
-      const latent = layerNormOp(x, p.encoder.norm.scale, p.encoder.norm.bias, 1e-6);
-      const visible = nCls > 0 ? tf.slice(latent, [0, nCls, 0], [-1, -1, -1]) : latent;
-      const rep = nCls > 0 ? tf.mean(tf.slice(latent, [0, 0, 0], [-1, nCls, -1]), 1) : tf.mean(latent, 1);
+      const { c, latent, visible, rep } = encode(p, e, ctx);
       // decoder: [rep] + visible tokens and mask embeddings in token order, then the final layer
       let y: Tensor;
       if (decDepth === 0) {
@@ -263,4 +286,5 @@ export const condAe = (cfg: CondAeConfig): Layer<CondAeParams, CondAeIn, CondAeO
       return { latent, rep, ...pred };
     },
   );
+  return Object.assign(net, { encode });
 };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { it } from 'node:test';
 import { tf, Key, ctx, spec, mae, synthetic, flatten, unflatten, disposeParams } from '../../src/index.js';
 import { handMaeLoss } from '../../bench/handwritten.js';
 import { forEachBackend } from '../helpers.js';

@@ -78,7 +78,6 @@ describe('conditioned models', () => {
     const model = condModel('umd', tiny());
     const { params, outSpec } = model.network.init(Key.key(0), {
       xt: spec([4, 16, 48]),
-      mask: spec([4, 16]),
       idsKeep: spec([4, -1], 'int32'),
       idsShuffle: spec([4, 16], 'int32'),
       idsRestore: spec([4, 16], 'int32'),
@@ -91,7 +90,7 @@ describe('conditioned models', () => {
     );
     const out = model.network.apply(
       params,
-      { xt: tf.zeros([4, 16, 48]), mask: tf.zeros([4, 16]), idsKeep: ids, idsShuffle: ids, idsRestore: ids, t: tf.zeros([4], 'int32') },
+      { xt: tf.zeros([4, 16, 48]), idsKeep: ids, idsShuffle: ids, idsRestore: ids, t: tf.zeros([4], 'int32') },
       ctx(Key.key(0)),
     );
     assert.deepEqual(specTree(out).predX0, outSpec.predX0);

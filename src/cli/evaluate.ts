@@ -1,0 +1,141 @@
+/**
+ * `tesserae eval`: frozen-feature probes (few-shot ridge, linear, k-NN), classification
+ * fine-tuning and the held-out PSNR of any checkpoint, on the data it was trained on (or
+ * another source); a table, then one JSON line.
+ *
+ * @since 0.1.0
+ */
+import { join } from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import { fold, key } from '../core/key.js';
+import { disposeParams } from '../core/params.js';
+import { useBackend } from '../backends/index.js';
+import { evaluate, PROBES, type EvalResult, type ProbeKind } from '../eval/evaluate.js';
+import { openModel } from '../node/checkpoint.js';
+import { loadSplits, parseDataSource, type DataSource } from '../node/datasets.js';
+import { writeFileAtomic } from '../node/files.js';
+import { BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec } from './args.js';
+import { duration } from './progress.js';
+import { table } from './table.js';
+
+const flags: FlagSpec = {
+  checkpoint: { type: 'string', help: 'a checkpoint of any method (a step-0 checkpoint is the random-init baseline)' },
+  data: {
+    type: 'string',
+    help: 'synthetic | cifar10:DIR | folder:DIR | npy:IMAGES.npy:LABELS.npy (default: what the checkpoint was trained on)',
+  },
+  probe: { type: 'string', default: 'ridge,linear,knn', help: `comma-separated: ${PROBES.join(', ')}` },
+  count: { type: 'string', default: '2000', help: 'training images for the probes (synthetic data)' },
+  held: { type: 'string', default: '500', help: 'held-out test images' },
+  size: { type: 'string', help: 'resize folder images to SIZE x SIZE' },
+  shots: { type: 'string', default: '10', help: 'samples per class for the few-shot ridge probe' },
+  k: { type: 'string', default: '20', help: 'neighbours for k-NN' },
+  pool: { type: 'string', default: 'mean', help: 'mean (patch tokens) | cls (the CLS token(s))' },
+  epochs: { type: 'string', default: '50', help: 'linear probe epochs' },
+  'finetune-steps': { type: 'string', default: '200', help: 'fine-tuning steps' },
+  'layer-decay': { type: 'string', default: '0.75', help: 'fine-tuning layer-wise lr decay' },
+  'psnr-images': { type: 'string', default: '64', help: 'held-out images for the PSNR (0 skips it)' },
+  weights: { type: 'string', default: 'auto', help: 'auto (EMA when present) | ema | params' },
+  seed: { type: 'string', default: '0', help: 'seed of the few-shot draw, probe order and PSNR masks' },
+  out: { type: 'string', help: 'also write the result as OUT/eval.json' },
+  backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
+};
+
+/**
+ * Table rows of evaluation results: one row per checkpoint, one column per measurement.
+ *
+ * @example
+ * evalRow('mae step 600', result)
+ * @since 0.1.0
+ */
+export const evalRow = (name: string, r: EvalResult): Record<string, string | number> => {
+  const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
+  return {
+    model: name,
+    ...(r.ridge ? { [`ridge ${r.ridge.shots}-shot`]: pct(r.ridge.accuracy), lambda: r.ridge.lambda } : {}),
+    ...(r.linear ? { 'linear probe': pct(r.linear.accuracy) } : {}),
+    ...(r.knn ? { [`${r.knn.k}-NN`]: pct(r.knn.accuracy) } : {}),
+    ...(r.finetune ? { 'fine-tune': pct(r.finetune.accuracy) } : {}),
+    ...(r.psnr ? { [r.psnr.kind === 'masked' ? 'masked PSNR' : 'PSNR (t=100)']: `${r.psnr.db.toFixed(2)} dB` } : {}),
+  };
+};
+
+/**
+ * The `tesserae eval` command.
+ *
+ * @since 0.1.0
+ */
+export const evalCommand: Command = {
+  summary: 'probe a checkpoint: few-shot ridge, linear probe, k-NN, fine-tuning, held-out PSNR; a table and a JSON line',
+  flags,
+  run: async (argv) => {
+    const f = parseFlags(argv, flags);
+    const ckpt = str(f, 'checkpoint');
+    const probes = str(f, 'probe')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) as ProbeKind[];
+    for (const p of probes) if (!PROBES.includes(p)) throw new ConfigError('--probe', p, `must be one of ${PROBES.join(', ')}`);
+    const pool = choice(f, 'pool', ['mean', 'cls'] as const);
+    const weights = choice(f, 'weights', ['auto', 'ema', 'params'] as const);
+    const seed = integer(f, 'seed', 0);
+    const backend = await useBackend(choice(f, 'backend', BACKENDS));
+    const m = openModel(ckpt, { weights });
+    try {
+      let source: DataSource;
+      if (f['data'] !== undefined) source = parseDataSource(str(f, 'data'));
+      else {
+        try {
+          source = JSON.parse(m.metadata['data'] ?? 'null') as DataSource;
+          if (!source || typeof source.kind !== 'string') throw new Error('data');
+        } catch {
+          throw new ConfigError('--data', undefined, `${ckpt} does not say what it was trained on; give --data`);
+        }
+      }
+      const trainSeed = (JSON.parse(m.metadata['train'] ?? '{}') as { seed?: number }).seed ?? 0;
+      const size = optional(f, 'size', (g, n) => integer(g, n, 1));
+      const { train, held } = loadSplits(source, {
+        count: integer(f, 'count', 2),
+        held: integer(f, 'held', 1),
+        seed: trainSeed,
+        ...(size === undefined ? {} : { size }),
+      });
+      const t0 = performance.now();
+      const r = await evaluate(m.built, m.params, train, held, m.norm, {
+        probes,
+        shots: integer(f, 'shots', 1),
+        k: integer(f, 'k', 1),
+        pool,
+        linear: { epochs: integer(f, 'epochs', 1) },
+        finetune: {
+          steps: integer(f, 'finetune-steps', 1),
+          layerDecay: num(f, 'layer-decay'),
+          onStep: (i) => {
+            if (i.step % 20 === 0 || i.step === i.steps)
+              console.log(`  fine-tune step ${i.step}/${i.steps}  loss ${i.loss.toFixed(4)}  ETA ${duration(i.eta)}`);
+          },
+        },
+        psnrImages: integer(f, 'psnr-images', 0),
+        key: fold(key(seed), 'eval'),
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      console.log(table([evalRow(`${m.built.method} step ${m.step}`, r)]));
+      const summary = {
+        command: 'eval',
+        checkpoint: ckpt,
+        step: m.step,
+        weights: m.weights,
+        backend,
+        data: source,
+        train: train.count,
+        test: held.count,
+        ...r,
+        seconds: +seconds.toFixed(1),
+      };
+      if (f['out'] !== undefined) writeFileAtomic(join(str(f, 'out'), 'eval.json'), `${JSON.stringify(summary, null, 2)}\n`);
+      console.log(JSON.stringify(summary));
+    } finally {
+      disposeParams(m.params);
+    }
+  },
+};

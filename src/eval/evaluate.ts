@@ -1,0 +1,154 @@
+/**
+ * One evaluation of a model's encoder on labelled data: any of few-shot ridge, linear probe,
+ * k-NN and classification fine-tuning, and the held-out masked-region PSNR at a fixed mask key.
+ * The `eval` and `compare` commands are thin shells around it.
+ *
+ * @since 0.1.0
+ */
+import { int, positiveInt } from '../core/check.js';
+import { ConfigError } from '../core/errors.js';
+import { fold, key as makeKey, type Key } from '../core/key.js';
+import { disposeParams, mapParams, type Params } from '../core/params.js';
+import { spec } from '../core/spec.js';
+import { tf } from '../core/tf.js';
+import { batchTensor } from '../data/batches.js';
+import type { LabelledImages } from '../data/synthetic.js';
+import type { BuiltModel } from '../models/registry.js';
+import { initOpt } from '../train/optimizer.js';
+import { train, trainConfig, type StepInfo } from '../train/trainer.js';
+import { classifier, classify, type ClassifierParams } from './classify.js';
+import { encoderOf, extractFeatures, type Pool } from './features.js';
+import { heldOutEval, type Norm } from './heldout.js';
+import { fewShotIndices, knnProbe, linearProbe, ridgeProbe, subset, type LinearProbeOptions, type RidgeResult } from './probes.js';
+
+/** The probes {@link evaluate} knows. */
+export const PROBES = ['ridge', 'linear', 'knn', 'finetune'] as const;
+/** A probe name. */
+export type ProbeKind = (typeof PROBES)[number];
+
+/**
+ * Settings of {@link evaluate}.
+ *
+ * @since 0.1.0
+ */
+export interface EvalOptions {
+  readonly probes: readonly ProbeKind[];
+  /** Samples per class for the few-shot ridge probe (default 10). */
+  readonly shots?: number;
+  /** Neighbours of the k-NN probe (default 20). */
+  readonly k?: number;
+  readonly linear?: LinearProbeOptions;
+  readonly finetune?: {
+    readonly steps?: number;
+    readonly batch?: number;
+    readonly baseLr?: number;
+    readonly layerDecay?: number;
+    readonly onStep?: (info: StepInfo) => void;
+  };
+  readonly pool?: Pool;
+  /** Held-out images for the PSNR (0 = skip it; default 64). */
+  readonly psnrImages?: number;
+  readonly key?: Key;
+}
+
+/**
+ * What {@link evaluate} measured; absent fields were not asked for.
+ *
+ * @since 0.1.0
+ */
+export interface EvalResult {
+  readonly method: BuiltModel['method'];
+  readonly pool: Pool;
+  readonly ridge?: RidgeResult & { readonly shots: number };
+  readonly linear?: { readonly accuracy: number; readonly trainAccuracy: number };
+  readonly knn?: { readonly accuracy: number; readonly k: number };
+  readonly finetune?: { readonly accuracy: number; readonly steps: number };
+  /**
+   * Held-out PSNR in dB: masked-region for methods that reconstruct from visible patches (MAE,
+   * DiffMAE, UMD's clean step, random 75% mask), whole-image x0 from t = 100 for DiT and MaskDiT.
+   */
+  readonly psnr?: { readonly db: number; readonly kind: 'masked' | 'denoise-t100' };
+}
+
+/**
+ * Evaluates a model's encoder (frozen for ridge, linear and k-NN; trained for fine-tuning).
+ *
+ * @example
+ * const r = await evaluate(built, params, train, test, norm, { probes: ['ridge', 'knn'] })
+ * @since 0.1.0
+ */
+export const evaluate = async (
+  b: BuiltModel,
+  params: Params,
+  trainSet: LabelledImages,
+  test: LabelledImages,
+  norm: Norm,
+  o: EvalOptions,
+): Promise<EvalResult> => {
+  if (o.probes.length === 0 && (o.psnrImages ?? 64) === 0) throw new ConfigError('probes', o.probes, 'nothing to evaluate');
+  o.probes.forEach((p) => {
+    if (!PROBES.includes(p)) throw new ConfigError('probe', p, `must be one of ${PROBES.join(', ')}`);
+  });
+  const k = o.key ?? makeKey(0);
+  const pool = o.pool ?? 'mean';
+  const enc = encoderOf(b, pool);
+  const needsFeatures = o.probes.some((p) => p !== 'finetune');
+  const fTrain = needsFeatures ? extractFeatures(enc, params, trainSet, norm) : null;
+  const fTest = needsFeatures ? extractFeatures(enc, params, test, norm) : null;
+  let result: EvalResult = { method: b.method, pool };
+  if (fTrain && fTest) {
+    if (o.probes.includes('ridge')) {
+      const shots = positiveInt('shots', o.shots ?? 10);
+      const few = subset(fTrain, fewShotIndices(fTrain.labels, fTrain.classes, shots, fold(k, 'shots')));
+      result = { ...result, ridge: { ...ridgeProbe(few, fTest, { key: fold(k, 'ridge'), folds: Math.min(5, shots) }), shots } };
+    }
+    if (o.probes.includes('linear')) {
+      const r = linearProbe(fTrain, fTest, { key: fold(k, 'linear'), ...o.linear });
+      result = { ...result, linear: { accuracy: r.accuracy, trainAccuracy: r.trainAccuracy } };
+    }
+    if (o.probes.includes('knn')) result = { ...result, knn: knnProbe(fTrain, fTest, { k: Math.min(o.k ?? 20, fTrain.count) }) };
+  }
+  if (o.probes.includes('finetune')) {
+    const f = o.finetune ?? {};
+    const steps = positiveInt('finetune.steps', f.steps ?? 200);
+    const clf = classifier(enc, fTrain?.classes ?? Math.max(trainSet.classes.length, 2));
+    const { params: fresh } = clf.init(fold(k, 'head'), { images: spec([-1, trainSet.height, trainSet.width, trainSet.channels]) });
+    // the checkpoint's encoder replaces the fresh one (cloned: training consumes its state)
+    const start: ClassifierParams = { head: fresh.head, backbone: mapParams(enc.select(params), (t) => tf.clone(t)) };
+    disposeParams(fresh.backbone);
+    const cfg = trainConfig({
+      steps,
+      batch: positiveInt('finetune.batch', f.batch ?? 64),
+      baseLr: f.baseLr ?? 1e-3,
+      warmup: Math.max(1, Math.round(steps / 10)),
+      weightDecay: 0.05,
+      beta2: 0.999,
+      seed: 0,
+    });
+    const final = await train(
+      clf,
+      trainSet,
+      cfg,
+      { params: start, opt: initOpt(start), step: 0 },
+      { lrScale: clf.lrScale(f.layerDecay ?? 0.75), ...(f.onStep ? { onStep: f.onStep } : {}) },
+      norm,
+    );
+    const r = classify(clf, final.params, test, norm);
+    disposeParams(final.params);
+    disposeParams(final.opt.m);
+    disposeParams(final.opt.v);
+    result = { ...result, finetune: { accuracy: r.accuracy, steps } };
+  }
+  const n = Math.min(int('psnrImages', o.psnrImages ?? 64, 0), test.count);
+  if (n > 0) {
+    const images = batchTensor(
+      test,
+      Int32Array.from({ length: n }, (_, i) => i),
+      norm,
+    );
+    const e = heldOutEval(b, params, images, norm, fold(k, 'psnr'));
+    images.dispose();
+    result = { ...result, psnr: { db: e.psnr, kind: b.method === 'dit' || b.method === 'maskdit' ? 'denoise-t100' : 'masked' } };
+  }
+  return result;
+};

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { decodePng, readSafetensors } from '../../src/index.js';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'tesserae-eval-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').pop()!) as T;
+const tiny = ['--steps', '2', '--batch', '8', '--count', '40', '--held', '10', '--checkpoint-every', '2', '--backend', 'wasm'];
+const png = (path: string) => decodePng(new Uint8Array(readFileSync(path)), path, (z) => new Uint8Array(inflateSync(z)));
+
+describe('tesserae eval, finetune and sample', () => {
+  const pre = join(dir, 'umd');
+  it('pre-trains a UMD run to evaluate', () => {
+    const r = run('train', '--method', 'umd', ...tiny, '--out', pre);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it('eval prints a table and a JSON line with every probe asked for', () => {
+    const r = run(
+      'eval',
+      '--checkpoint',
+      join(pre, 'checkpoints', 'step-000002.safetensors'),
+      '--probe',
+      'ridge,linear,knn,finetune',
+      '--count',
+      '40',
+      '--held',
+      '20',
+      '--shots',
+      '2',
+      '--k',
+      '3',
+      '--epochs',
+      '3',
+      '--finetune-steps',
+      '2',
+      '--psnr-images',
+      '4',
+      '--out',
+      join(dir, 'eval'),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /model\s+ridge 2-shot\s+lambda\s+linear probe\s+3-NN\s+fine-tune\s+masked PSNR/);
+    const j = lastJson<{
+      method: string;
+      step: number;
+      train: number;
+      test: number;
+      ridge: { accuracy: number; shots: number; validation: unknown[] };
+      linear: { accuracy: number };
+      knn: { accuracy: number; k: number };
+      finetune: { accuracy: number; steps: number };
+      psnr: { db: number; kind: string };
+    }>(r.stdout);
+    assert.equal(j.method, 'umd');
+    assert.equal(j.step, 2);
+    assert.deepEqual([j.train, j.test, j.ridge.shots, j.knn.k, j.finetune.steps], [40, 20, 2, 3, 2]);
+    for (const a of [j.ridge.accuracy, j.linear.accuracy, j.knn.accuracy, j.finetune.accuracy]) assert.ok(a >= 0 && a <= 1);
+    assert.equal(j.psnr.kind, 'masked');
+    assert.ok(Number.isFinite(j.psnr.db));
+    assert.ok(existsSync(join(dir, 'eval', 'eval.json')));
+  });
+
+  it('eval names bad input: an unknown probe, a missing checkpoint, cls pooling on DiT', () => {
+    const ckpt = join(pre, 'checkpoints', 'latest.safetensors');
+    const a = run('eval', '--checkpoint', ckpt, '--probe', 'ridge,svm');
+    assert.equal(a.status, 2);
+    assert.match(a.stderr, /--probe = "svm": must be one of ridge, linear, knn, finetune/);
+    const b = run('eval', '--checkpoint', join(dir, 'nope.safetensors'));
+    assert.equal(b.status, 2);
+    assert.match(b.stderr, /nope\.safetensors: no such file/);
+    const dit = join(dir, 'dit');
+    assert.equal(run('train', '--method', 'dit', ...tiny, '--out', dit).status, 0);
+    const c = run('eval', '--checkpoint', join(dit, 'checkpoints', 'latest.safetensors'), '--pool', 'cls', '--count', '40', '--held', '10');
+    assert.equal(c.status, 2);
+    assert.match(c.stderr, /pool = "cls": this dit model has no CLS tokens/);
+  });
+
+  it('finetune makes a class-conditional checkpoint (recording its origin) and sample writes a PNG grid per class', () => {
+    const ft = join(dir, 'ft');
+    const from = join(pre, 'checkpoints', 'latest.safetensors');
+    const r = run('finetune', '--from', from, ...tiny, '--out', ft);
+    assert.equal(r.status, 0, r.stderr);
+    const meta = readSafetensors(new Uint8Array(readFileSync(join(ft, 'checkpoints', 'latest.safetensors'))), 'ft').metadata;
+    assert.equal(meta['finetunedFrom'], from);
+    assert.match(meta['model'] ?? '', /"classes":10/);
+    const out = join(dir, 'samples');
+    const s = run(
+      'sample',
+      '--checkpoint',
+      join(ft, 'checkpoints', 'latest.safetensors'),
+      '--class',
+      '3',
+      '--count',
+      '2',
+      '--steps',
+      '2',
+      '--out',
+      out,
+    );
+    assert.equal(s.status, 0, s.stderr);
+    assert.deepEqual(readdirSync(out), ['class-3-ring.png']);
+    const img = png(join(out, 'class-3-ring.png'));
+    assert.ok(img.width > img.height && img.height >= 32);
+    const j = lastJson<{ ema: boolean; classes: number[] }>(s.stdout);
+    assert.equal(j.ema, true);
+    assert.deepEqual(j.classes, [3]);
+    const bad = run('sample', '--checkpoint', from, '--out', out);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /is not class-conditional/);
+  });
+});
+
+describe('tesserae compare', () => {
+  it('trains, probes every checkpoint, fine-tunes and samples, and writes markdown, JSON and PNG plots', () => {
+    const out = join(dir, 'compare');
+    const r = run(
+      'compare',
+      '--methods',
+      'mae,umd',
+      '--steps',
+      '2',
+      '--eval-every',
+      '1',
+      '--count',
+      '60',
+      '--held',
+      '20',
+      '--probe',
+      'ridge,knn',
+      '--shots',
+      '2',
+      '--generate',
+      'umd',
+      '--finetune-steps',
+      '2',
+      '--samples',
+      '2',
+      '--sample-steps',
+      '2',
+      '--reference-steps',
+      '2',
+      '--batch',
+      '8',
+      '--accum',
+      '1',
+      '--threads',
+      '1',
+      '--backend',
+      'wasm',
+      '--out',
+      out,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    assert.match(md, /Command: `tesserae compare --methods mae,umd/);
+    assert.match(md, /\| method \| steps \| ridge 2-shot \| linear probe \| k-NN \| PSNR \|/);
+    assert.match(md, /\| random init \(mae encoder\) \| 0 \|/);
+    assert.match(md, /\| umd \| \d+\.\d% \| \d+\.\d+ \| \d\.\d{3} \|/);
+    const j = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { curves: { method: string; step: number }[] };
+    assert.deepEqual(
+      j.curves.map((c) => `${c.method}@${c.step}`),
+      ['mae@0', 'mae@1', 'mae@2', 'umd@0', 'umd@1', 'umd@2'],
+    );
+    const curves = png(join(out, 'curves.png'));
+    assert.ok(curves.width >= 600 && curves.height >= 300);
+    const samples = png(join(out, 'samples-umd.png'));
+    assert.ok(samples.height > samples.width, '10 class rows of 2 samples');
+    const bad = run('compare', '--methods', 'mae', '--generate', 'umd', '--out', out);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--generate = "umd": must also be in --methods/);
+  });
+});
