@@ -64,6 +64,7 @@ export * from './eval/probes.js';
 export * from './eval/classify.js';
 export * from './eval/samples.js';
 export * from './eval/evaluate.js';
+export * from './eval/ssim.js';
 export * from './data/batches.js';
 export * from './models/mae.js';
 export * from './models/maeReference.js';

@@ -16,14 +16,19 @@ import { fold, key } from '../core/key.js';
 import { disposeParams } from '../core/params.js';
 import { spec as tensorSpec } from '../core/spec.js';
 import { useBackend } from '../backends/index.js';
-import { channelStats } from '../data/batches.js';
+import { batchTensor, channelStats } from '../data/batches.js';
 import type { LabelledImages } from '../data/synthetic.js';
 import { generateImages } from '../diffusion/generate.js';
 import { Sampler } from '../diffusion/sampler.js';
 import { classifier, classify, type ClassifierParams } from '../eval/classify.js';
 import { evaluate, PROBES, type EvalResult, type ProbeKind } from '../eval/evaluate.js';
 import { encoderOf } from '../eval/features.js';
-import { dataRange } from '../eval/heldout.js';
+import { dataRange, predictRemoved } from '../eval/heldout.js';
+import { reconstructionGrid } from '../eval/reconstruction.js';
+import { drawMask, Mask } from '../corruption/mask.js';
+import { gridOf } from '../vision/patchify.js';
+import { tf } from '../core/tf.js';
+import type { Image8 } from '../io/png.js';
 import { fewShotIndices } from '../eval/probes.js';
 import { sampleQuality, type SampleQuality } from '../eval/samples.js';
 import { tileImages, toImage8 } from '../io/images.js';
@@ -68,7 +73,8 @@ const flags: FlagSpec = {
   seed: { type: 'string', default: '0', help: 'seed of every run' },
   'log-every': { type: 'string', default: '50', help: 'steps between progress lines' },
   backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
-  out: { type: 'string', default: 'runs/compare', help: 'output folder' },
+  out: { type: 'string', default: 'runs/compare', help: 'folder of the training runs (checkpoints, logs)' },
+  report: { type: 'string', help: 'folder of results.md, results.json and the PNGs (default: --out)' },
 };
 
 const list = <T extends string>(f: Flags, name: string, options: readonly T[]): T[] => {
@@ -137,6 +143,7 @@ export const compareCommand: Command = {
     const probes = list(f, 'probe', PROBES).filter((p): p is Exclude<ProbeKind, 'finetune'> => p !== 'finetune');
     const preset = str(f, 'preset');
     const out = str(f, 'out');
+    const report = f['report'] === undefined ? out : str(f, 'report');
     const seed = integer(f, 'seed', 0);
     const backend = await useBackend(choice(f, 'backend', BACKENDS));
     const log = (line: string): void => console.log(line);
@@ -182,12 +189,46 @@ export const compareCommand: Command = {
           });
           curves.push({ method: m, step, result });
           log(
-            `[${m}] step ${step}: ridge ${pct(result.ridge?.accuracy)}, linear ${pct(result.linear?.accuracy)}, k-NN ${pct(result.knn?.accuracy)}, PSNR ${result.psnr?.db.toFixed(2) ?? '-'} dB`,
+            `[${m}] step ${step}: ridge ${pct(result.ridge?.accuracy)}, linear ${pct(result.linear?.accuracy)}, k-NN ${pct(result.knn?.accuracy)}, PSNR ${result.reconstruction?.psnr.toFixed(2) ?? '-'} dB, SSIM ${result.reconstruction?.ssim.toFixed(3) ?? '-'}`,
           );
         } finally {
           disposeParams(opened.params);
         }
       }
+    }
+
+    // the same held-out images under the same mask, every reconstructing method side by side
+    const reconstructing = specs.filter(([m]) => m !== 'dit' && m !== 'maskdit').map(([m]) => m);
+    if (reconstructing.length > 0) {
+      const shownN = Math.min(8, held.count);
+      let left: Image8[][] = [];
+      const columns: Image8[][] = [];
+      for (const m of reconstructing) {
+        const opened = openModel(join(out, m, 'checkpoints', 'latest.safetensors'), { weights: 'params' });
+        try {
+          const grid = gridOf(opened.built.model.corruption.patching, opened.built.model.config.image);
+          const images = batchTensor(
+            held,
+            Int32Array.from({ length: shownN }, (_, i) => i),
+            opened.norm,
+          );
+          const draw = drawMask(Mask.random(0.75), fold(key(seed), 'panel-mask'), shownN, grid);
+          const r = predictRemoved(opened.built, opened.params, images, draw, opened.norm, fold(key(seed), 'panel'));
+          const cells = reconstructionGrid(grid, r.x0, r.pred, r.mask, { denorm: opened.norm });
+          tf.dispose([images, r.pred, r.x0, r.mask]);
+          if (left.length === 0) left = cells.map((row) => [row[0]!, row[1]!]);
+          columns.push(cells.map((row) => row[3]!));
+        } finally {
+          disposeParams(opened.params);
+        }
+      }
+      writePng(
+        join(report, 'reconstructions.png'),
+        tileImages(
+          left.map((row, i) => [...row, ...columns.map((c) => c[i]!)]),
+          { scale: 3, pad: 3, titles: ['original', 'masked', ...reconstructing] },
+        ),
+      );
     }
 
     // 3. class-conditional fine-tuning, guided samples, and their quality under a reference classifier
@@ -280,7 +321,7 @@ export const compareCommand: Command = {
               return toImage8(samples.images.subarray(i * per, (i + 1) * per), samples.height, samples.width, samples.channels);
             }),
           );
-          writePng(join(out, `samples-${g}.png`), tileImages(rows, { scale: 2, pad: 2 }));
+          writePng(join(report, `samples-${g}.png`), tileImages(rows, { scale: 2, pad: 2 }));
           quality.push({ name: g, q: sampleQuality(clf, refParams, samples, held, norm) });
         } finally {
           disposeParams(opened.params);
@@ -301,7 +342,12 @@ export const compareCommand: Command = {
           [`ridge ${integer(f, 'shots', 1)}-shot`]: pct(c?.result.ridge?.accuracy),
           'linear probe': pct(c?.result.linear?.accuracy),
           'k-NN': pct(c?.result.knn?.accuracy),
-          PSNR: c?.result.psnr ? `${c.result.psnr.db.toFixed(2)} dB${c.result.psnr.kind === 'masked' ? '' : ' *'}` : '-',
+          PSNR: c?.result.reconstruction
+            ? `${c.result.reconstruction.psnr.toFixed(2)} dB${c.result.reconstruction.kind === 'masked' ? '' : ' *'}`
+            : '-',
+          SSIM: c?.result.reconstruction
+            ? `${c.result.reconstruction.ssim.toFixed(3)}${c.result.reconstruction.kind === 'masked' ? '' : ' *'}`
+            : '-',
         };
       }),
       ...(() => {
@@ -314,7 +360,8 @@ export const compareCommand: Command = {
                 [`ridge ${integer(f, 'shots', 1)}-shot`]: pct(c.result.ridge?.accuracy),
                 'linear probe': pct(c.result.linear?.accuracy),
                 'k-NN': pct(c.result.knn?.accuracy),
-                PSNR: c.result.psnr ? `${c.result.psnr.db.toFixed(2)} dB` : '-',
+                PSNR: c.result.reconstruction ? `${c.result.reconstruction.psnr.toFixed(2)} dB` : '-',
+                SSIM: c.result.reconstruction ? c.result.reconstruction.ssim.toFixed(3) : '-',
               },
             ]
           : [];
@@ -350,7 +397,8 @@ export const compareCommand: Command = {
         ? [panel('linear probe accuracy (%)', '%', (r) => (r.linear ? 100 * r.linear.accuracy : undefined))]
         : []),
       ...(probes.includes('knn') ? [panel('k-NN accuracy (%)', '%', (r) => (r.knn ? 100 * r.knn.accuracy : undefined))] : []),
-      panel('held-out PSNR (dB)', 'dB', (r) => r.psnr?.db),
+      panel('held-out PSNR (dB)', 'dB', (r) => r.reconstruction?.psnr),
+      panel('held-out SSIM', 'SSIM', (r) => r.reconstruction?.ssim),
       {
         title: 'training loss',
         xLabel: 'step',
@@ -359,7 +407,7 @@ export const compareCommand: Command = {
         series: specs.map(([m]): Series => ({ name: m, points: lossCurve(join(out, m)) })),
       },
     ];
-    writePng(join(out, 'curves.png'), plotPanels(panels, { columns: 3 }));
+    writePng(join(report, 'curves.png'), plotPanels(panels, { columns: 3 }));
 
     const cpu = cpus();
     const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}-${process.arch}, tfjs backend ${backend}`;
@@ -370,7 +418,8 @@ export const compareCommand: Command = {
       ridge: pct(c.result.ridge?.accuracy),
       linear: pct(c.result.linear?.accuracy),
       'k-NN': pct(c.result.knn?.accuracy),
-      PSNR: c.result.psnr ? c.result.psnr.db.toFixed(2) : '-',
+      PSNR: c.result.reconstruction ? c.result.reconstruction.psnr.toFixed(2) : '-',
+      SSIM: c.result.reconstruction ? c.result.reconstruction.ssim.toFixed(3) : '-',
     }));
     const md = [
       '# Method comparison on the embedded synthetic data',
@@ -385,7 +434,9 @@ export const compareCommand: Command = {
       '',
       markdownTable(repRows),
       '',
-      'PSNR: masked-region PSNR of the reconstruction at a fixed random 75% mask (MAE, UMD clean step; DiffMAE: 10-step DDIM inpainting). * DiT: whole-image PSNR of the x0 estimate from t = 100 (DiT has no masked task).',
+      '![reconstructions](reconstructions.png)',
+      '',
+      'PSNR, SSIM: over the removed region of the reconstruction at a fixed random 75% mask (MAE, UMD clean step; DiffMAE: 10-step DDIM inpainting). * DiT: over the whole image, of the x0 estimate from t = 100 (DiT has no masked task).',
       '',
       ...(genRows.length
         ? [
@@ -406,7 +457,7 @@ export const compareCommand: Command = {
       markdownTable(curveRows),
       '',
     ].join('\n');
-    writeFileAtomic(join(out, 'results.md'), md);
+    writeFileAtomic(join(report, 'results.md'), md);
     const summary = {
       command: 'compare',
       methods,
@@ -419,8 +470,10 @@ export const compareCommand: Command = {
       seconds: +((performance.now() - started) / 1000).toFixed(1),
       out,
     };
-    writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ ...summary, curves }, null, 2)}\n`);
-    log(`\nwrote ${join(out, 'results.md')}, results.json, curves.png${generating.map((g) => `, samples-${g}.png`).join('')}`);
+    writeFileAtomic(join(report, 'results.json'), `${JSON.stringify({ ...summary, curves }, null, 2)}\n`);
+    log(
+      `\nwrote ${join(report, 'results.md')}, results.json, curves.png, reconstructions.png${generating.map((g) => `, samples-${g}.png`).join('')}`,
+    );
     console.log(JSON.stringify(summary));
   },
 };

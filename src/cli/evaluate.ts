@@ -56,7 +56,11 @@ export const evalRow = (name: string, r: EvalResult): Record<string, string | nu
     ...(r.linear ? { 'linear probe': pct(r.linear.accuracy) } : {}),
     ...(r.knn ? { [`${r.knn.k}-NN`]: pct(r.knn.accuracy) } : {}),
     ...(r.finetune ? { 'fine-tune': pct(r.finetune.accuracy) } : {}),
-    ...(r.psnr ? { [r.psnr.kind === 'masked' ? 'masked PSNR' : 'PSNR (t=100)']: `${r.psnr.db.toFixed(2)} dB` } : {}),
+    ...(r.reconstruction
+      ? r.reconstruction.kind === 'masked'
+        ? { 'masked PSNR': `${r.reconstruction.psnr.toFixed(2)} dB`, 'masked SSIM': r.reconstruction.ssim.toFixed(3) }
+        : { 'PSNR (t=100)': `${r.reconstruction.psnr.toFixed(2)} dB`, 'SSIM (t=100)': r.reconstruction.ssim.toFixed(3) }
+      : {}),
   };
 };
 

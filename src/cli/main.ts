@@ -16,6 +16,7 @@ import { finetuneCommand } from './finetune.js';
 import { sampleCommand } from './sample.js';
 import { evalCommand } from './evaluate.js';
 import { compareCommand } from './compare.js';
+import { plotCommand } from './plot.js';
 
 const demoFlags: FlagSpec = {
   out: { type: 'string', default: 'runs/demo', help: 'output folder' },
@@ -62,6 +63,7 @@ const commands: Record<string, Command> = {
   sample: sampleCommand,
   eval: evalCommand,
   compare: compareCommand,
+  plot: plotCommand,
   reconstruct: {
     summary: 'MAE reconstruction with reference-named weights and a mask from given noise; writes pred.npy, mask.npy, a PNG grid',
     flags: reconstructFlags,

@@ -34,6 +34,7 @@ import type { Tensor } from '../core/tf.js';
 import type { ModelIn } from '../models/model.js';
 import type { LabelledImages } from '../data/synthetic.js';
 import { duration, progressLine } from './progress.js';
+import { plotLogs, readTrainLog } from './plot.js';
 
 /**
  * What `tesserae train` is given.
@@ -178,6 +179,7 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   }
   disposeState(final);
   evalImages.dispose();
+  writePng(join(r.out, 'curves.png'), plotLogs([{ name: r.spec.method, entries: readTrainLog(join(r.out, 'log.jsonl')) }]));
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const k = Math.max(1, Math.min(10, Math.floor(losses.length / 4)));
   const summary = {

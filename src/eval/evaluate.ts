@@ -64,10 +64,11 @@ export interface EvalResult {
   readonly knn?: { readonly accuracy: number; readonly k: number };
   readonly finetune?: { readonly accuracy: number; readonly steps: number };
   /**
-   * Held-out PSNR in dB: masked-region for methods that reconstruct from visible patches (MAE,
-   * DiffMAE, UMD's clean step, random 75% mask), whole-image x0 from t = 100 for DiT and MaskDiT.
+   * Held-out reconstruction at a fixed key: PSNR (dB) and SSIM over the removed region for
+   * methods that reconstruct from visible patches (MAE, DiffMAE, UMD's clean step; random 75%
+   * mask), over the whole image of the x0 estimate from t = 100 for DiT and MaskDiT.
    */
-  readonly psnr?: { readonly db: number; readonly kind: 'masked' | 'denoise-t100' };
+  readonly reconstruction?: { readonly psnr: number; readonly ssim: number; readonly kind: 'masked' | 'denoise-t100' };
 }
 
 /**
@@ -148,7 +149,10 @@ export const evaluate = async (
     );
     const e = heldOutEval(b, params, images, norm, fold(k, 'psnr'));
     images.dispose();
-    result = { ...result, psnr: { db: e.psnr, kind: b.method === 'dit' || b.method === 'maskdit' ? 'denoise-t100' : 'masked' } };
+    result = {
+      ...result,
+      reconstruction: { psnr: e.psnr, ssim: e.ssim, kind: b.method === 'dit' || b.method === 'maskdit' ? 'denoise-t100' : 'masked' },
+    };
   }
   return result;
 };

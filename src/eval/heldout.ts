@@ -24,7 +24,10 @@ import type { BuiltModel } from '../models/registry.js';
 import type { Params } from '../core/params.js';
 import { gridOf, patchifyOp, unpatchifyOp, type Grid } from '../vision/patchify.js';
 import { psnr, reconstructionGrid, unnormalizeNormPix } from './reconstruction.js';
+import { ssim } from './ssim.js';
 import type { DiffMaeParams } from '../models/diffmae.js';
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, v) => a + v, 0) / Math.max(xs.length, 1);
 
 /** Per-channel input normalisation. */
 export type Norm = { readonly mean: readonly number[]; readonly std: readonly number[] };
@@ -57,6 +60,35 @@ export const maskedPsnr = (grid: Grid, pred: Tensor, x0: Tensor, mask: Tensor, n
   const out = Array.from(mse.dataSync(), (m) => psnr(m, 1));
   mse.dispose();
   return out;
+};
+
+/**
+ * Masked-region SSIM (see {@link ssim}) of predicted patches against x0, per sample, in pixel
+ * units (un-normalised with `norm`, clipped to [0, 1]): the visible patches are pasted back into
+ * the prediction first (as inpainting is judged), and the mean runs over window centres in the
+ * removed region.
+ *
+ * @example
+ * maskedSsim(grid, pred, x0, mask, norm)
+ * @since 0.1.0
+ */
+export const maskedSsim = (grid: Grid, pred: Tensor, x0: Tensor, mask: Tensor, norm: Norm): number[] => {
+  const [p, t, m] = tf.tidy(() => {
+    const px = (x: Tensor) =>
+      tf.clipByValue(tf.add(tf.mul(unpatchifyOp(grid, x), tf.tensor1d([...norm.std])), tf.tensor1d([...norm.mean])), 0, 1);
+    const removed = tf.mean(unpatchifyOp(grid, tf.mul(tf.onesLike(x0), tf.expandDims(mask, -1))), -1);
+    // visible patches pasted back, so windows that straddle the boundary judge the inpainting as a person sees it
+    const pasted = tf.add(tf.mul(pred, tf.expandDims(mask, -1)), tf.mul(x0, tf.expandDims(tf.sub(1, mask), -1)));
+    return [px(pasted), px(x0), removed];
+  });
+  const [pd, td, md] = [p.dataSync(), t.dataSync(), m.dataSync()];
+  tf.dispose([p, t, m]);
+  const { height: h, width: w, channels: c } = grid;
+  return Array.from({ length: pred.shape[0]! }, (_, i) =>
+    ssim(pd.subarray(i * h * w * c, (i + 1) * h * w * c), td.subarray(i * h * w * c, (i + 1) * h * w * c), h, w, c, {
+      mask: md.subarray(i * h * w, (i + 1) * h * w),
+    }),
+  );
 };
 
 /**
@@ -160,22 +192,30 @@ export const denoise = (
  * const { psnr, cells } = heldOutEval(built, params, images, norm, key(0))
  * @since 0.1.0
  */
-export const heldOutEval = (b: BuiltModel, params: Params, images: Tensor, norm: Norm, k: Key): { psnr: number; cells: Image8[][] } => {
+export const heldOutEval = (
+  b: BuiltModel,
+  params: Params,
+  images: Tensor,
+  norm: Norm,
+  k: Key,
+): { psnr: number; ssim: number; cells: Image8[][] } => {
   const grid = gridOf(b.model.corruption.patching, b.model.config.image);
   if (b.method === 'dit' || b.method === 'maskdit') {
     const { pred, x0, xt } = denoise(b, params, images, 100, fold(k, 'denoise'));
     const all = tf.ones([images.shape[0]!, grid.tokens]);
     const per = maskedPsnr(grid, pred, x0, all, norm);
+    const ss = maskedSsim(grid, pred, x0, all, norm);
     const cells = reconstructionGrid(grid, x0, pred, all, { denorm: norm });
     const noisy = reconstructionGrid(grid, x0, xt, all, { denorm: norm });
     tf.dispose([pred, x0, xt, all]);
-    return { psnr: per.reduce((a, v) => a + v, 0) / per.length, cells: cells.map((row, i) => [row[0]!, noisy[i]![2]!, row[2]!, row[3]!]) };
+    return { psnr: mean(per), ssim: mean(ss), cells: cells.map((row, i) => [row[0]!, noisy[i]![2]!, row[2]!, row[3]!]) };
   }
   const ratio = b.method === 'umd' ? (b.model.config.cleanRatio ?? 0.75) : (b.model.config.maskRatio ?? 0.75);
   const draw = drawMask(Mask.random(ratio), fold(k, 'mask'), images.shape[0]!, grid);
   const { pred, x0, mask } = predictRemoved(b, params, images, draw, norm, fold(k, 'predict'));
   const per = maskedPsnr(grid, pred, x0, mask, norm);
+  const ss = maskedSsim(grid, pred, x0, mask, norm);
   const cells = reconstructionGrid(grid, x0, pred, mask, { denorm: norm });
   tf.dispose([pred, x0, mask]);
-  return { psnr: per.reduce((a, v) => a + v, 0) / per.length, cells };
+  return { psnr: mean(per), ssim: mean(ss), cells };
 };

@@ -5,6 +5,7 @@
  */
 import { ShapeError } from '../core/errors.js';
 import type { Image8 } from './png.js';
+import { drawText, textWidth } from './plot.js';
 
 /**
  * One float image [H, W, C] (C = 1 or 3, row-major) mapped to 8 bits, clipping to [lo, hi].
@@ -29,7 +30,8 @@ export const toImage8 = (data: ArrayLike<number>, height: number, width: number,
 
 /**
  * Tiles equal-sized RGB images into a grid (rows of cells), with `pad` pixels of `background`
- * between cells and around the edge, each cell magnified `scale` times (nearest neighbour).
+ * between cells and around the edge, each cell magnified `scale` times (nearest neighbour), and
+ * optional column titles in a band above (cut to the cell width).
  *
  * @example
  * tileImages([[a, b], [c, d]], { pad: 2, scale: 4 })
@@ -37,7 +39,12 @@ export const toImage8 = (data: ArrayLike<number>, height: number, width: number,
  */
 export const tileImages = (
   rows: readonly (readonly Image8[])[],
-  o: { readonly pad?: number; readonly scale?: number; readonly background?: readonly [number, number, number] } = {},
+  o: {
+    readonly pad?: number;
+    readonly scale?: number;
+    readonly background?: readonly [number, number, number];
+    readonly titles?: readonly string[];
+  } = {},
 ): Image8 => {
   const pad = o.pad ?? 2;
   const scale = o.scale ?? 1;
@@ -48,7 +55,8 @@ export const tileImages = (
   const cw = first.width * scale;
   const nCols = Math.max(...rows.map((r) => r.length));
   const width = pad + nCols * (cw + pad);
-  const height = pad + rows.length * (ch + pad);
+  const band = o.titles ? 10 + pad : 0;
+  const height = band + pad + rows.length * (ch + pad);
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) data.set(bg, i * 3);
   rows.forEach((row, r) =>
@@ -60,7 +68,7 @@ export const tileImages = (
           cell.channels,
         ]);
       }
-      const y0 = pad + r * (ch + pad);
+      const y0 = band + pad + r * (ch + pad);
       const x0 = pad + c * (cw + pad);
       for (let y = 0; y < ch; y++)
         for (let x = 0; x < cw; x++) {
@@ -69,5 +77,11 @@ export const tileImages = (
         }
     }),
   );
-  return { width, height, channels: 3, data };
+  const img: Image8 = { width, height, channels: 3, data };
+  o.titles?.forEach((title, c) => {
+    let t = title;
+    while (t.length > 0 && textWidth(t) > cw) t = t.slice(0, -1);
+    drawText(img, pad + c * (cw + pad) + Math.max(0, Math.floor((cw - textWidth(t)) / 2)), pad + 1, t, [40, 40, 40]);
+  });
+  return img;
 };

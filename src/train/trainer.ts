@@ -157,7 +157,12 @@ export const train = async <P extends Params>(
   const dataKey = fold(root, 'data');
   const stepRoot = fold(root, 'step');
   const lr = lrSchedule(cfg);
-  const opt = adamw({ beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay, ...(hooks.lrScale ? { lrScale: hooks.lrScale } : {}) });
+  const opt = adamw({
+    beta1: cfg.beta1,
+    beta2: cfg.beta2,
+    weightDecay: cfg.weightDecay,
+    ...(hooks.lrScale ? { lrScale: hooks.lrScale } : {}),
+  });
   const t0 = performance.now();
   let current = state;
   let avgStep = 0;

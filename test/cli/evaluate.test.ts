@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,7 +48,7 @@ describe('tesserae eval, finetune and sample', () => {
       join(dir, 'eval'),
     );
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /model\s+ridge 2-shot\s+lambda\s+linear probe\s+3-NN\s+fine-tune\s+masked PSNR/);
+    assert.match(r.stdout, /model\s+ridge 2-shot\s+lambda\s+linear probe\s+3-NN\s+fine-tune\s+masked PSNR\s+masked SSIM/);
     const j = lastJson<{
       method: string;
       step: number;
@@ -58,14 +58,15 @@ describe('tesserae eval, finetune and sample', () => {
       linear: { accuracy: number };
       knn: { accuracy: number; k: number };
       finetune: { accuracy: number; steps: number };
-      psnr: { db: number; kind: string };
+      reconstruction: { psnr: number; ssim: number; kind: string };
     }>(r.stdout);
     assert.equal(j.method, 'umd');
     assert.equal(j.step, 2);
     assert.deepEqual([j.train, j.test, j.ridge.shots, j.knn.k, j.finetune.steps], [40, 20, 2, 3, 2]);
     for (const a of [j.ridge.accuracy, j.linear.accuracy, j.knn.accuracy, j.finetune.accuracy]) assert.ok(a >= 0 && a <= 1);
-    assert.equal(j.psnr.kind, 'masked');
-    assert.ok(Number.isFinite(j.psnr.db));
+    assert.equal(j.reconstruction.kind, 'masked');
+    assert.ok(Number.isFinite(j.reconstruction.psnr));
+    assert.ok(j.reconstruction.ssim > -1 && j.reconstruction.ssim <= 1);
     assert.ok(existsSync(join(dir, 'eval', 'eval.json')));
   });
 
@@ -119,6 +120,37 @@ describe('tesserae eval, finetune and sample', () => {
   });
 });
 
+describe('tesserae plot', () => {
+  it('turns logs into a PNG (the trainer also writes curves.png), and names a malformed log line', () => {
+    const pre = join(dir, 'umd');
+    assert.ok(existsSync(join(pre, 'curves.png')), 'train writes curves.png');
+    const out = join(dir, 'plot.png');
+    const r = run(
+      'plot',
+      '--log',
+      `${join(pre, 'log.jsonl')},${join(pre, 'log.jsonl')}`,
+      '--names',
+      'a,b',
+      '--smooth',
+      '0.5',
+      '--out',
+      out,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const img = png(out);
+    assert.ok(img.width >= 800 && img.height >= 600, `${img.width} x ${img.height}: 2 x 2 panels`);
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, '{"step": 1, "loss": 2}\nnot json\n');
+    const b = run('plot', '--log', bad, '--out', join(dir, 'bad.png'));
+    assert.equal(b.status, 2);
+    assert.match(b.stderr, /bad\.jsonl: line 2 is not JSON/);
+    assert.ok(!existsSync(join(dir, 'bad.png')));
+    const c = run('plot', '--log', bad, '--names', 'a,b', '--out', join(dir, 'bad.png'));
+    assert.equal(c.status, 2);
+    assert.match(c.stderr, /--names/);
+  });
+});
+
 describe('tesserae compare', () => {
   it('trains, probes every checkpoint, fine-tunes and samples, and writes markdown, JSON and PNG plots', () => {
     const out = join(dir, 'compare');
@@ -162,7 +194,7 @@ describe('tesserae compare', () => {
     assert.equal(r.status, 0, r.stderr);
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     assert.match(md, /Command: `tesserae compare --methods mae,umd/);
-    assert.match(md, /\| method \| steps \| ridge 2-shot \| linear probe \| k-NN \| PSNR \|/);
+    assert.match(md, /\| method \| steps \| ridge 2-shot \| linear probe \| k-NN \| PSNR \| SSIM \|/);
     assert.match(md, /\| random init \(mae encoder\) \| 0 \|/);
     assert.match(md, /\| umd \| \d+\.\d% \| \d+\.\d+ \| \d\.\d{3} \|/);
     const j = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { curves: { method: string; step: number }[] };

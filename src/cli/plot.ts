@@ -1,0 +1,126 @@
+/**
+ * `tesserae plot`: training logs (`log.jsonl`, one JSON object per step) as a PNG of loss,
+ * learning rate, gradient norm and held-out PSNR against the step, one series per log.
+ *
+ * @since 0.1.0
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { ConfigError, FormatError } from '../core/errors.js';
+import { plotPanels, type Panel, type Series } from '../io/plot.js';
+import type { Image8 } from '../io/png.js';
+import { writePng } from '../node/files.js';
+import { num, parseFlags, str, type Command, type FlagSpec } from './args.js';
+
+/** One parsed line of a training log. */
+type LogEntry = {
+  readonly step: number;
+  readonly loss?: number;
+  readonly lr?: number;
+  readonly gradNorm?: number;
+  readonly heldPsnr?: number;
+};
+
+/**
+ * Reads a `log.jsonl` (training log); a line that is not a JSON object with a numeric `step` is a
+ * FormatError naming the file and the line.
+ *
+ * @example
+ * const entries = readTrainLog('runs/mae-micro/log.jsonl')
+ * @since 0.1.0
+ */
+export const readTrainLog = (path: string): LogEntry[] => {
+  if (!existsSync(path)) throw new FormatError(path, 'no such file');
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .map((line, i) => [line.trim(), i + 1] as const)
+    .filter(([line]) => line.length > 0)
+    .map(([line, n]) => {
+      let e: unknown;
+      try {
+        e = JSON.parse(line);
+      } catch {
+        throw new FormatError(path, `line ${n} is not JSON`);
+      }
+      if (typeof e !== 'object' || e === null || typeof (e as { step?: unknown }).step !== 'number')
+        throw new FormatError(path, `line ${n} has no numeric "step"`);
+      return e as LogEntry;
+    });
+};
+
+/**
+ * The plot of several training logs: loss (log scale, with an exponential moving average of
+ * weight `smooth` when > 0), learning rate, gradient norm, and held-out PSNR when logged.
+ *
+ * @example
+ * writePng('curves.png', plotLogs([{ name: 'mae', entries: readTrainLog('runs/mae/log.jsonl') }]))
+ * @since 0.1.0
+ */
+export const plotLogs = (logs: readonly { readonly name: string; readonly entries: readonly LogEntry[] }[], smooth = 0): Image8 => {
+  if (!(smooth >= 0 && smooth < 1)) throw new ConfigError('smooth', smooth, 'must be in [0, 1)');
+  const series = (pick: (e: LogEntry) => number | undefined, ema = 0): Series[] =>
+    logs.map(({ name, entries }) => {
+      let avg: number | null = null;
+      const points: (readonly [number, number])[] = [];
+      for (const e of entries) {
+        const v = pick(e);
+        if (v === undefined || !Number.isFinite(v)) continue;
+        avg = avg === null || ema === 0 ? v : ema * avg + (1 - ema) * v;
+        points.push([e.step, avg]);
+      }
+      return { name, points };
+    });
+  const panels: Panel[] = [
+    {
+      title: smooth > 0 ? `training loss (EMA ${smooth})` : 'training loss',
+      xLabel: 'step',
+      yLabel: 'loss',
+      logY: true,
+      series: series((e) => e.loss, smooth),
+    },
+    { title: 'learning rate', xLabel: 'step', yLabel: 'lr', series: series((e) => e.lr) },
+    { title: 'gradient norm', xLabel: 'step', yLabel: '|g|', logY: true, series: series((e) => e.gradNorm) },
+  ];
+  if (logs.some((l) => l.entries.some((e) => e.heldPsnr !== undefined)))
+    panels.push({ title: 'held-out PSNR (dB)', xLabel: 'step', yLabel: 'dB', series: series((e) => e.heldPsnr) });
+  return plotPanels(panels, { columns: 2 });
+};
+
+const flags: FlagSpec = {
+  log: { type: 'string', help: 'comma-separated log.jsonl files (from tesserae train)' },
+  names: { type: 'string', help: "comma-separated series names (default: each log's folder name)" },
+  smooth: { type: 'string', default: '0', help: 'EMA weight for the loss curve, in [0, 1)' },
+  out: { type: 'string', help: 'the PNG to write' },
+};
+
+/**
+ * The `tesserae plot` command.
+ *
+ * @since 0.1.0
+ */
+export const plotCommand: Command = {
+  summary: 'turn training logs (log.jsonl) into a PNG of loss, learning rate, gradient norm and held-out PSNR',
+  flags,
+  run: async (argv) => {
+    const f = parseFlags(argv, flags);
+    const paths = str(f, 'log')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (paths.length === 0) throw new ConfigError('--log', str(f, 'log'), 'names no file');
+    const names =
+      f['names'] === undefined
+        ? paths.map((p) => basename(dirname(p)) || p)
+        : str(f, 'names')
+            .split(',')
+            .map((s) => s.trim());
+    if (names.length !== paths.length) throw new ConfigError('--names', names, `gives ${names.length} names for ${paths.length} logs`);
+    const logs = paths.map((p, i) => ({ name: names[i]!, entries: readTrainLog(p) }));
+    const out = str(f, 'out');
+    writePng(out, plotLogs(logs, num(f, 'smooth')));
+    console.log(`wrote ${out}`);
+    console.log(
+      JSON.stringify({ command: 'plot', logs: paths, steps: logs.map((l) => l.entries.filter((e) => e.loss !== undefined).length), out }),
+    );
+  },
+};
