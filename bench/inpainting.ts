@@ -25,6 +25,7 @@ import {
   disposeState,
   useBackend,
   patchifyOp,
+  meanColourFill,
   type MaskDraw,
   type Tensor,
   type ModelSpec,
@@ -62,17 +63,7 @@ const grid = gridOf({ kind: 'image', size: 4 }, [held.height, held.width, held.c
 
 /** Fills removed patches with the per-channel mean of the visible pixels of each image. */
 const meanColour = (x0: Tensor, draw: MaskDraw): Tensor =>
-  tf.tidy(() => {
-    const c = held.channels;
-    const [n, l, p] = x0.shape as [number, number, number];
-    const m = tf.tensor(draw.mask, [n, l, 1]);
-    const vis = tf.sub(1, m);
-    const byChannel = tf.reshape(x0, [n, l, p / c, c]);
-    const sum = tf.sum(tf.mul(byChannel, tf.expandDims(vis, -1)), [1, 2]);
-    const mean = tf.div(sum, tf.maximum(tf.mul(tf.reshape(tf.sum(vis, [1, 2]), [n, 1]), p / c), 1)); // [n, c] / [n, 1]
-    const fill = tf.reshape(tf.tile(tf.reshape(mean, [n, 1, 1, c]), [1, l, p / c, 1]), [n, l, p]);
-    return tf.add(tf.mul(x0, vis), tf.mul(fill, m));
-  });
+  tf.tidy(() => meanColourFill(grid, x0, tf.tensor2d(draw.mask, [draw.batch, draw.length])));
 
 const rows: (string | number)[][] = [];
 const json: object[] = [];

@@ -3,7 +3,7 @@
  * vision. This entry point is universal (Node and browsers); Node-only helpers (files, PNG
  * writing to disk) live in `tesserae/node`, fast-check arbitraries in `tesserae/testing`.
  *
- * @packageDocumentation
+ * @module tesserae
  */
 // core
 export * from './core/errors.js';
@@ -65,11 +65,13 @@ export * from './eval/classify.js';
 export * from './eval/samples.js';
 export * from './eval/evaluate.js';
 export * from './eval/ssim.js';
+export * from './eval/baselines.js';
 export * from './data/batches.js';
 export * from './models/mae.js';
 export * from './models/maeReference.js';
 export * from './models/diffmae.js';
 export * from './models/registry.js';
+export * from './models/open.js';
 export * from './models/cond.js';
 export * from './vision/condAe.js';
 export * from './layers/conditioning.js';

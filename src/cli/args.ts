@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors.js';
+import { BACKEND_NAMES } from '../backends/index.js';
 
 /** Flag definitions: string-valued or boolean. */
 export type FlagSpec = Record<string, { readonly type: 'string' | 'boolean'; readonly default?: string | boolean; readonly help: string }>;
@@ -125,4 +126,8 @@ export const optional = <T>(f: Flags, name: string, read: (f: Flags, name: strin
   f[name] === undefined ? undefined : read(f, name);
 
 /** The backend choices every command takes. */
-export const BACKENDS = ['cpu', 'wasm', 'auto'] as const;
+export const BACKENDS = [...BACKEND_NAMES, 'auto'] as const;
+
+/** The help text of every `--backend` flag. */
+export const BACKEND_HELP =
+  'auto (node-gpu, hardware webgpu, wasm, cpu: the first that works) | wasm | cpu | webgpu | node-gpu (the last two are optional packages)';

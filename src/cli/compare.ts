@@ -40,7 +40,7 @@ import { writeFileAtomic, writePng } from '../node/files.js';
 import { finetuneSpec } from '../train/finetune.js';
 import { initOpt } from '../train/optimizer.js';
 import { train, trainConfig, type TrainConfig } from '../train/trainer.js';
-import { BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec, type Flags } from './args.js';
+import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec, type Flags } from './args.js';
 import { finetuneInit } from './finetune.js';
 import { duration } from './progress.js';
 import { table } from './table.js';
@@ -63,6 +63,11 @@ const flags: FlagSpec = {
     help: `probes at every checkpoint: ${PROBES.filter((p) => p !== 'finetune').join(', ')}`,
   },
   shots: { type: 'string', default: '10', help: 'samples per class for the few-shot ridge probe' },
+  pool: {
+    type: 'string',
+    default: 'auto',
+    help: "features: auto (each method's own: CLS token(s) where it has them, else the patch mean) | cls | mean",
+  },
   generate: { type: 'string', default: 'umd,dit', help: 'conditioned methods to fine-tune and sample from (empty: none)' },
   'finetune-steps': { type: 'string', default: '300', help: 'class-conditional fine-tuning steps' },
   'finetune-ema': { type: 'string', default: '0.99', help: 'EMA decay during fine-tuning (sampling uses the EMA)' },
@@ -72,7 +77,7 @@ const flags: FlagSpec = {
   'reference-steps': { type: 'string', default: '400', help: 'training steps of the reference classifier' },
   seed: { type: 'string', default: '0', help: 'seed of every run' },
   'log-every': { type: 'string', default: '50', help: 'steps between progress lines' },
-  backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
+  backend: { type: 'string', default: 'auto', help: BACKEND_HELP },
   out: { type: 'string', default: 'runs/compare', help: 'folder of the training runs (checkpoints, logs)' },
   report: { type: 'string', help: 'folder of results.md, results.json and the PNGs (default: --out)' },
 };
@@ -184,6 +189,7 @@ export const compareCommand: Command = {
           const result = await evaluate(opened.built, opened.params, trainSet, held, opened.norm, {
             probes,
             shots: integer(f, 'shots', 1),
+            pool: choice(f, 'pool', ['auto', 'cls', 'mean'] as const),
             psnrImages: 64,
             key: fold(key(seed), 'eval'),
           });
@@ -339,6 +345,7 @@ export const compareCommand: Command = {
         return {
           method: m,
           steps: c?.step ?? 0,
+          features: c ? (c.result.pool === 'cls' ? 'CLS' : 'patch mean') : '-',
           [`ridge ${integer(f, 'shots', 1)}-shot`]: pct(c?.result.ridge?.accuracy),
           'linear probe': pct(c?.result.linear?.accuracy),
           'k-NN': pct(c?.result.knn?.accuracy),
@@ -357,6 +364,7 @@ export const compareCommand: Command = {
               {
                 method: `random init (${c.method} encoder)`,
                 steps: 0,
+                features: c.result.pool === 'cls' ? 'CLS' : 'patch mean',
                 [`ridge ${integer(f, 'shots', 1)}-shot`]: pct(c.result.ridge?.accuracy),
                 'linear probe': pct(c.result.linear?.accuracy),
                 'k-NN': pct(c.result.knn?.accuracy),
@@ -428,7 +436,7 @@ export const compareCommand: Command = {
       `Machine: ${machine}  `,
       `Date: ${new Date().toISOString().slice(0, 10)}; wall time ${duration((performance.now() - started) / 1000)}`,
       '',
-      `Every method: preset ${preset}, ${base.steps} steps of ${base.batch * base.accum} images, base lr ${base.baseLr}, seed ${seed}; ${common.count} training and ${common.held} held-out synthetic images (10 classes). Probes read frozen features (mean of the patch tokens of the clean, unmasked image; t = 0 and the null class for conditioned models).`,
+      `Every method: preset ${preset}, ${base.steps} steps of ${base.batch * base.accum} images, base lr ${base.baseLr}, seed ${seed}; ${common.count} training and ${common.held} held-out synthetic images (10 classes). Probes read frozen features of the clean, unmasked image (t = 0 and the null class for conditioned models): each method's own representation unless --pool says otherwise, the CLS token for MAE and DiffMAE, the mean of the 4 CLS tokens for UMD (the paper's), the mean of the patch tokens for DiT, which has no CLS token.`,
       '',
       '## Representations (final checkpoint)',
       '',

@@ -15,7 +15,7 @@ import { tf, type Tensor } from '../core/tf.js';
 import { serial } from '../combinators/serial.js';
 import { stack } from '../combinators/stack.js';
 import { lift } from '../combinators/lift.js';
-import { on, start, then } from '../combinators/stage.js';
+import { on, start, stage } from '../combinators/stage.js';
 import { dense } from '../layers/dense.js';
 import { layerNorm } from '../layers/layerNorm.js';
 import { gatherTokens } from '../layers/ops.js';
@@ -35,8 +35,8 @@ import { table } from './table.js';
 const visibleEncoder = (grid: Grid, width: number) =>
   pipe(
     start<{ readonly xt: Tensor; readonly idsKeep: Tensor; readonly idsRestore: Tensor }>(),
-    then('embed', on('xt', serial({ proj: dense(width), pos: sincosPosEmbed([grid.rows, grid.cols]) }), 'tokens')),
-    then(
+    stage('embed', on('xt', serial({ proj: dense(width), pos: sincosPosEmbed([grid.rows, grid.cols]) }), 'tokens')),
+    stage(
       'visible',
       lift(
         'gatherVisible',
@@ -46,7 +46,7 @@ const visibleEncoder = (grid: Grid, width: number) =>
         (s) => ({ visible: spec([s.idsKeep.shape[0]!, s.idsKeep.shape[1]!, s.tokens.shape[2]!]) }),
       ),
     ),
-    then('blocks', on('visible', serial({ blocks: stack(2, () => vitBlock({ width, heads: 4 })), norm: layerNorm() }), 'latent')),
+    stage('blocks', on('visible', serial({ blocks: stack(2, () => vitBlock({ width, heads: 4 })), norm: layerNorm() }), 'latent')),
   );
 
 /** Cells for one group: original | encoder input (visible patches, removed grey) | corrupted patches everywhere. */

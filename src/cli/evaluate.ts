@@ -14,7 +14,7 @@ import { evaluate, PROBES, type EvalResult, type ProbeKind } from '../eval/evalu
 import { openModel } from '../node/checkpoint.js';
 import { loadSplits, parseDataSource, type DataSource } from '../node/datasets.js';
 import { writeFileAtomic } from '../node/files.js';
-import { BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec } from './args.js';
+import { BACKEND_HELP, BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { duration } from './progress.js';
 import { table } from './table.js';
 
@@ -30,7 +30,11 @@ const flags: FlagSpec = {
   size: { type: 'string', help: 'resize folder images to SIZE x SIZE' },
   shots: { type: 'string', default: '10', help: 'samples per class for the few-shot ridge probe' },
   k: { type: 'string', default: '20', help: 'neighbours for k-NN' },
-  pool: { type: 'string', default: 'mean', help: 'mean (patch tokens) | cls (the CLS token(s))' },
+  pool: {
+    type: 'string',
+    default: 'auto',
+    help: "auto (the method's own representation: CLS token(s) where the model has them, else the patch mean) | cls | mean",
+  },
   epochs: { type: 'string', default: '50', help: 'linear probe epochs' },
   'finetune-steps': { type: 'string', default: '200', help: 'fine-tuning steps' },
   'layer-decay': { type: 'string', default: '0.75', help: 'fine-tuning layer-wise lr decay' },
@@ -38,7 +42,7 @@ const flags: FlagSpec = {
   weights: { type: 'string', default: 'auto', help: 'auto (EMA when present) | ema | params' },
   seed: { type: 'string', default: '0', help: 'seed of the few-shot draw, probe order and PSNR masks' },
   out: { type: 'string', help: 'also write the result as OUT/eval.json' },
-  backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
+  backend: { type: 'string', default: 'auto', help: BACKEND_HELP },
 };
 
 /**
@@ -80,7 +84,7 @@ export const evalCommand: Command = {
       .map((s) => s.trim())
       .filter(Boolean) as ProbeKind[];
     for (const p of probes) if (!PROBES.includes(p)) throw new ConfigError('--probe', p, `must be one of ${PROBES.join(', ')}`);
-    const pool = choice(f, 'pool', ['mean', 'cls'] as const);
+    const pool = choice(f, 'pool', ['auto', 'mean', 'cls'] as const);
     const weights = choice(f, 'weights', ['auto', 'ema', 'params'] as const);
     const seed = integer(f, 'seed', 0);
     const backend = await useBackend(choice(f, 'backend', BACKENDS));

@@ -14,6 +14,7 @@ import { specFromMetadata, type ModelSpec } from '../models/registry.js';
 import type { Layer } from '../core/layer.js';
 import type { Tensor } from '../core/tf.js';
 import type { LabelledImages } from '../data/synthetic.js';
+import { sampleShape } from '../data/batches.js';
 import type { ModelIn } from '../models/model.js';
 import type { TrainConfig } from '../train/trainer.js';
 import type { TrainState } from '../train/step.js';
@@ -77,12 +78,12 @@ export const finetuneCommand: Command = {
 export const finetuneInit =
   (from: string, pre: ModelSpec, cfg: TrainConfig, log: (line: string) => void) =>
   (model: Layer<Params, ModelIn, { readonly loss: Tensor }>, data: LabelledImages): TrainState<Params> => {
-    const [h, w, c] = [data.height, data.width, data.channels];
+    const shape = sampleShape(data);
     const oldModel = buildModel(pre).model;
-    const template = oldModel.init(key(0), { images: tensorSpec([-1, h, w, c]) }).params as Params;
+    const template = oldModel.init(key(0), { images: tensorSpec([-1, ...shape]) }).params as Params;
     const loaded = loadCheckpoint(from, template);
     disposeParams(template);
-    const fresh = model.init(fold(key(cfg.seed), 'init'), { images: tensorSpec([-1, h, w, c]) }).params;
+    const fresh = model.init(fold(key(cfg.seed), 'init'), { images: tensorSpec([-1, ...shape]) }).params;
     const { params, fresh: added } = transplant(loaded.state.params, fresh);
     for (const s of [loaded.state.params, loaded.state.opt.m, loaded.state.opt.v, fresh]) disposeParams(s);
     if (loaded.state.ema) disposeParams(loaded.state.ema);

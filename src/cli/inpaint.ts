@@ -2,7 +2,9 @@
  * `tesserae inpaint`: generative inpainting with a trained checkpoint (DiffMAE: the reverse
  * process on the removed patches; MAE: its one-pass prediction, for comparison). Writes a PNG
  * grid (ground truth | masked input | result), a strip of the x0 estimate across reverse steps,
- * and prints the masked-region PSNR as a JSON line.
+ * and prints the masked-region PSNR as a JSON line. On video checkpoints the grid holds frame
+ * strips, every clip also comes out as an animated PNG (ground truth | masked | result, side by
+ * side), and the JSON line adds the PSNR of copying the nearest visible frame.
  *
  * @since 0.1.0
  */
@@ -14,25 +16,29 @@ import { disposeParams } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { useBackend } from '../backends/index.js';
 import { drawMask, Mask } from '../corruption/mask.js';
-import { batchTensor, assertFiniteImages } from '../data/batches.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import { batchTensor, assertFiniteImages, sampleShape } from '../data/batches.js';
+import { synthetic, syntheticVideos, type LabelledImages } from '../data/synthetic.js';
+import { nearestFrameFill } from '../eval/baselines.js';
+import { encodeApng } from '../io/png.js';
+import { deflateSync } from 'node:zlib';
 import { inpaint } from '../diffusion/inpaint.js';
 import { Sampler, samplerSteps } from '../diffusion/sampler.js';
 import { dataRange, maskedPsnr, predictRemoved, type Norm } from '../eval/heldout.js';
 import { reconstructionGrid } from '../eval/reconstruction.js';
-import { tileImages, toImage8 } from '../io/images.js';
+import { frameStrip, tileImages, toImage8 } from '../io/images.js';
 import { readNpy } from '../io/npy.js';
 import type { Image8 } from '../io/png.js';
 import { buildModel, specFromMetadata } from '../models/registry.js';
 import type { DiffMaeParams } from '../models/diffmae.js';
 import { openModel, readCheckpointMetadata } from '../node/checkpoint.js';
-import { writePng } from '../node/files.js';
-import { loadImageFolder } from '../node/loaders.js';
-import { gridOf, patchifyOp, unpatchifyOp } from '../vision/patchify.js';
-import { BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
+import { writeFileAtomic, writePng } from '../node/files.js';
+import { loadClipFolder, loadImageFolder } from '../node/loaders.js';
+import { gridOf, patchifyOp, unpatchifyOp, type InputShape } from '../vision/patchify.js';
+import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 
 /**
- * Parses `--mask`: `random:R`, `center:R` or `block:TOP,LEFT,HEIGHT,WIDTH` (grid cells).
+ * Parses `--mask`: `random:R`, `center:R`, `block:TOP,LEFT,HEIGHT,WIDTH` (grid cells), and for
+ * video `tube:R` or `frame:R`.
  *
  * @example
  * parseMask('center:0.25')
@@ -41,13 +47,13 @@ import { BACKENDS, choice, integer, num, parseFlags, str, type Command, type Fla
 export const parseMask = (s: string): Mask => {
   const [kind, arg] = s.split(':');
   const bad = (): never => {
-    throw new ConfigError('--mask', s, 'must be random:RATIO, center:RATIO or block:TOP,LEFT,HEIGHT,WIDTH');
+    throw new ConfigError('--mask', s, 'must be random:RATIO, center:RATIO, block:TOP,LEFT,HEIGHT,WIDTH, tube:RATIO or frame:RATIO');
   };
   if (arg === undefined) return bad();
-  if (kind === 'random' || kind === 'center') {
+  if (kind === 'random' || kind === 'center' || kind === 'tube' || kind === 'frame') {
     const r = Number(arg);
     if (arg.trim() === '' || !Number.isFinite(r)) return bad();
-    return kind === 'random' ? Mask.random(r) : Mask.center(r);
+    return Mask[kind](r);
   }
   if (kind === 'block') {
     const v = arg.split(',').map(Number);
@@ -57,12 +63,22 @@ export const parseMask = (s: string): Mask => {
   return bad();
 };
 
-const loadImages = (path: string, size: number): LabelledImages => {
+const loadImages = (path: string, shape: InputShape): LabelledImages => {
+  const video = shape.length === 4;
+  const size = shape[shape.length - 2]!;
+  if (path === 'synthetic') return synthetic({ count: 16, seed: 1, size });
+  if (path === 'synthetic-video') return syntheticVideos({ count: 16, seed: 1, size, frames: video ? shape[0] : 8 });
   if (!existsSync(path)) throw new FormatError(path, 'no such file or folder');
-  if (statSync(path).isDirectory()) return loadImageFolder(path, { size });
+  if (statSync(path).isDirectory()) return video ? loadClipFolder(path, { frames: shape[0], size }) : loadImageFolder(path, { size });
   const a = readNpy(new Uint8Array(readFileSync(path)), path);
-  if (a.shape.length !== 4) throw new ShapeError(path, '[N, H, W, C]', a.shape);
-  const [count, height, width, channels] = a.shape as [number, number, number, number];
+  if (a.shape.length !== shape.length + 1) throw new ShapeError(path, video ? '[N, T, H, W, C]' : '[N, H, W, C]', a.shape);
+  const [count, frames, height, width, channels] = (video ? a.shape : [a.shape[0], 1, ...a.shape.slice(1)]) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const images =
     a.dtype === 'uint8'
       ? Float32Array.from(a.data, (v) => v / 255)
@@ -72,23 +88,31 @@ const loadImages = (path: string, size: number): LabelledImages => {
           ? Float32Array.from(a.data)
           : null;
   if (!images) throw new FormatError(path, `images must be float (values in [0, 1]) or uint8, got ${a.dtype}`);
-  const d = { count, height, width, channels, images, labels: new Int32Array(count), classes: ['0'] };
+  const d = { count, ...(video ? { frames } : {}), height, width, channels, images, labels: new Int32Array(count), classes: ['0'] };
   assertFiniteImages(path, d);
   return d;
 };
 
 const flags: FlagSpec = {
   checkpoint: { type: 'string', help: 'a tesserae checkpoint (.safetensors) of a DiffMAE (or MAE) model' },
-  images: { type: 'string', help: 'images: .npy N x H x W x C in [0, 1] (or uint8), or a folder of PNG/JPEG' },
+  images: {
+    type: 'string',
+    help: 'images: .npy N x H x W x C in [0, 1] (or uint8), a folder of PNG/JPEG, or synthetic; clips: .npy N x T x H x W x C, a folder of frame folders, or synthetic-video',
+  },
   count: { type: 'string', default: '8', help: 'how many images to inpaint' },
-  mask: { type: 'string', default: 'center:0.25', help: 'random:RATIO | center:RATIO | block:TOP,LEFT,HEIGHT,WIDTH' },
+  mask: {
+    type: 'string',
+    default: 'center:0.25',
+    help: 'random:RATIO | center:RATIO | block:TOP,LEFT,HEIGHT,WIDTH; video also tube:RATIO | frame:RATIO',
+  },
+  fps: { type: 'string', default: '6', help: 'video: frames per second of the animated PNGs' },
   sampler: { type: 'string', default: 'ddim', help: 'ddim | ddpm' },
   steps: { type: 'string', default: '50', help: 'DDIM steps' },
   eta: { type: 'string', default: '0', help: 'DDIM eta (0 deterministic, 1 DDPM-like)' },
   strip: { type: 'string', default: '6', help: 'x0 snapshots in the steps strip' },
   seed: { type: 'string', default: '0', help: 'seed for the mask and the sampler noise' },
   out: { type: 'string', help: 'output folder' },
-  backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
+  backend: { type: 'string', default: 'auto', help: BACKEND_HELP },
 };
 
 /**
@@ -110,16 +134,15 @@ export const inpaintCommand: Command = {
     const count = integer(f, 'count', 1);
     const stripN = integer(f, 'strip', 1);
     const built = buildModel(specFromMetadata(readCheckpointMetadata(ckpt), ckpt));
-    const [h, w, c] = built.model.config.image;
-    const data = loadImages(str(f, 'images'), h);
-    if (data.height !== h || data.width !== w || data.channels !== c)
-      throw new ShapeError(str(f, 'images'), `[N, ${h}, ${w}, ${c}] (what ${ckpt} was trained on)`, [
-        data.count,
-        data.height,
-        data.width,
-        data.channels,
-      ]);
-    const grid = gridOf(built.model.corruption.patching, built.model.config.image);
+    const shape = built.model.config.image;
+    const h = shape[shape.length - 3]!;
+    const data = loadImages(str(f, 'images'), shape);
+    const got = sampleShape(data);
+    if (got.length !== shape.length || got.some((d, i) => d !== shape[i]))
+      throw new ShapeError(str(f, 'images'), `[N, ${shape.join(', ')}] (what ${ckpt} was trained on)`, [data.count, ...got]);
+    const grid = gridOf(built.model.corruption.patching, shape);
+    if ((mask.kind === 'tube' || mask.kind === 'frame') && !grid.video)
+      throw new ConfigError('--mask', str(f, 'mask'), `${mask.kind} masks need a video checkpoint`);
     const n = Math.min(count, data.count);
     const draw = drawMask(mask, fold(key(seed), 'mask'), n, grid);
     const backend = await useBackend(choice(f, 'backend', BACKENDS));
@@ -160,9 +183,40 @@ export const inpaintCommand: Command = {
     }
     const seconds = (performance.now() - t0) / 1000;
     const psnrs = maskedPsnr(grid, result.pred, result.x0, result.mask, norm);
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     const cells = reconstructionGrid(grid, result.x0, result.pred, result.mask, { denorm: norm }).map((row) => [row[0]!, row[1]!, row[3]!]);
-    writePng(join(out, 'inpaint.png'), tileImages(cells, { scale: h <= 64 ? 3 : 1, pad: 3 }));
-    if (strip.length) writePng(join(out, 'steps.png'), tileImages(strip, { scale: h <= 64 ? 3 : 1, pad: 3 }));
+    const scale = h <= 64 ? 3 : 1;
+    writePng(
+      join(out, 'inpaint.png'),
+      grid.video
+        ? tileImages(
+            cells.flatMap((row) => row.map((cell) => [cell])),
+            { scale, pad: 3 },
+          )
+        : tileImages(cells, { scale, pad: 3 }),
+    );
+    if (strip.length) writePng(join(out, 'steps.png'), tileImages(strip, { scale, pad: 3 }));
+    let baseline: number[] | null = null;
+    const animations: string[] = [];
+    if (grid.video) {
+      const copy = nearestFrameFill(grid, result.x0, result.mask);
+      baseline = maskedPsnr(grid, copy, result.x0, result.mask, norm);
+      copy.dispose();
+      // every clip as an animation: ground truth | masked | result, frame by frame
+      const fps = num(f, 'fps');
+      if (!(fps > 0 && fps <= 100)) throw new ConfigError('--fps', fps, 'must be in (0, 100]');
+      cells.forEach((row, i) => {
+        const frames = Array.from({ length: grid.frames }, (_, t) =>
+          tileImages([row.map((strip) => cropFrame(strip, t, grid.width))], { scale, pad: 3 }),
+        );
+        const file = join(out, `clip-${i}.png`);
+        writeFileAtomic(
+          file,
+          encodeApng(frames, Math.round(1000 / fps), (raw) => deflateSync(raw)),
+        );
+        animations.push(file);
+      });
+    }
     tf.dispose([images, result.pred, result.x0, result.mask]);
     disposeParams(params);
     const summary = {
@@ -174,13 +228,14 @@ export const inpaintCommand: Command = {
       removed: draw.length - draw.keep,
       sampler: built.method === 'diffmae' ? sampler : 'one pass',
       steps: stepCount,
-      psnr: +(psnrs.reduce((a, b) => a + b, 0) / psnrs.length).toFixed(3),
+      psnr: +mean(psnrs).toFixed(3),
       psnrPerImage: psnrs.map((p) => +p.toFixed(3)),
+      ...(baseline ? { nearestFramePsnr: +mean(baseline).toFixed(3), animations } : {}),
       seconds: +seconds.toFixed(2),
       out,
     };
     console.log(
-      `wrote ${join(out, 'inpaint.png')} (ground truth | masked input | result)${strip.length ? ` and ${join(out, 'steps.png')} (x0 estimate across the reverse steps)` : ''}`,
+      `wrote ${join(out, 'inpaint.png')} (ground truth | masked input | result${grid.video ? ', each a frame strip' : ''})${strip.length ? ` and ${join(out, 'steps.png')} (x0 estimate across the reverse steps)` : ''}${animations.length ? `, and ${animations.length} animated PNGs clip-*.png` : ''}`,
     );
     console.log(JSON.stringify(summary));
   },
@@ -190,8 +245,18 @@ const toImages = (grid: ReturnType<typeof gridOf>, patchesT: Tensor, norm: Norm)
   const t = tf.tidy(() => tf.add(tf.mul(unpatchifyOp(grid, patchesT), tf.tensor1d([...norm.std])), tf.tensor1d([...norm.mean])));
   const d = t.dataSync();
   t.dispose();
-  const per = grid.height * grid.width * grid.channels;
+  const per = grid.frames * grid.height * grid.width * grid.channels;
   return Array.from({ length: patchesT.shape[0]! }, (_, i) =>
-    toImage8(d.subarray(i * per, (i + 1) * per), grid.height, grid.width, grid.channels),
+    grid.video
+      ? frameStrip(d.subarray(i * per, (i + 1) * per), grid.frames, grid.height, grid.width, grid.channels)
+      : toImage8(d.subarray(i * per, (i + 1) * per), grid.height, grid.width, grid.channels),
   );
+};
+
+/** Frame `t` of a frame strip (frames side by side, each `width` wide). */
+const cropFrame = (strip: Image8, t: number, width: number): Image8 => {
+  const data = new Uint8Array(width * strip.height * 3);
+  for (let y = 0; y < strip.height; y++)
+    data.set(strip.data.subarray((y * strip.width + t * width) * 3, (y * strip.width + (t + 1) * width) * 3), y * width * 3);
+  return { width, height: strip.height, channels: 3, data };
 };

@@ -7,7 +7,7 @@
 import { TesseraeError } from '../core/errors.js';
 import { ratio } from '../core/check.js';
 import { ConfigError } from '../core/errors.js';
-import { BACKENDS, choice, integer, num, optional, parseFlags, str, usage, type Command, type FlagSpec } from './args.js';
+import { BACKEND_HELP, BACKENDS, choice, integer, num, optional, parseFlags, str, usage, type Command, type FlagSpec } from './args.js';
 import { runDemo } from './demo.js';
 import { runReconstruct } from './reconstruct.js';
 import { trainCommand } from './train.js';
@@ -17,12 +17,13 @@ import { sampleCommand } from './sample.js';
 import { evalCommand } from './evaluate.js';
 import { compareCommand } from './compare.js';
 import { plotCommand } from './plot.js';
+import { exportCommand } from './export.js';
 
 const demoFlags: FlagSpec = {
   out: { type: 'string', default: 'runs/demo', help: 'output folder' },
   seed: { type: 'string', default: '0', help: 'seed for data, masks, noise and params' },
   count: { type: 'string', default: '8', help: 'number of synthetic images' },
-  backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
+  backend: { type: 'string', default: 'auto', help: BACKEND_HELP },
 };
 
 const reconstructFlags: FlagSpec = {
@@ -35,7 +36,7 @@ const reconstructFlags: FlagSpec = {
   'norm-pix': { type: 'boolean', default: false, help: 'the model was trained with norm_pix_loss' },
   display: { type: 'string', help: 'undo this normalisation in the picture only: imagenet | MEAN,MEAN,MEAN/STD,STD,STD' },
   out: { type: 'string', help: 'output folder' },
-  backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
+  backend: { type: 'string', default: 'auto', help: BACKEND_HELP },
 };
 
 const display = (s: string | undefined): { mean: number[]; std: number[] } | undefined => {
@@ -64,6 +65,7 @@ const commands: Record<string, Command> = {
   eval: evalCommand,
   compare: compareCommand,
   plot: plotCommand,
+  export: exportCommand,
   reconstruct: {
     summary: 'MAE reconstruction with reference-named weights and a mask from given noise; writes pred.npy, mask.npy, a PNG grid',
     flags: reconstructFlags,

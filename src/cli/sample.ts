@@ -16,7 +16,7 @@ import { tileImages, toImage8 } from '../io/images.js';
 import { buildModel, specFromMetadata } from '../models/registry.js';
 import { openModel, readCheckpointMetadata } from '../node/checkpoint.js';
 import { writePng } from '../node/files.js';
-import { BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
+import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { SYNTHETIC_CLASSES } from '../data/synthetic.js';
 
 const flags: FlagSpec = {
@@ -29,7 +29,7 @@ const flags: FlagSpec = {
   count: { type: 'string', default: '8', help: 'samples per class' },
   seed: { type: 'string', default: '0', help: 'seed of the sampler' },
   out: { type: 'string', help: 'output folder' },
-  backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
+  backend: { type: 'string', default: 'auto', help: BACKEND_HELP },
 };
 
 /**

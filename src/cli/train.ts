@@ -10,16 +10,28 @@ import { ConfigError } from '../core/errors.js';
 import { fold, key } from '../core/key.js';
 import { spec } from '../core/spec.js';
 import { useBackend, type BackendChoice } from '../backends/index.js';
-import { batchTensor, channelStats } from '../data/batches.js';
+import { batchTensor, channelStats, sampleShape } from '../data/batches.js';
 import { heldOutEval } from '../eval/heldout.js';
 import { tileImages } from '../io/images.js';
-import { buildModel, METHODS, presetSpec, trainable, type ModelSpec } from '../models/registry.js';
+import { buildModel, METHODS, onVideo, presetSpec, trainable, withMaskKind, type ModelSpec } from '../models/registry.js';
 import { MAE_PRESETS } from '../models/mae.js';
 import { DIFFMAE_PRESETS } from '../models/diffmae.js';
 import { COND_PRESETS } from '../models/cond.js';
 import { Schedule } from '../corruption/schedule.js';
 import { ratio } from '../core/check.js';
-import { BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec, type Flags } from './args.js';
+import {
+  BACKEND_HELP,
+  BACKENDS,
+  choice,
+  integer,
+  num,
+  optional,
+  parseFlags,
+  str,
+  type Command,
+  type FlagSpec,
+  type Flags,
+} from './args.js';
 import { parseDataSource } from '../node/datasets.js';
 import { trainConfig } from '../train/trainer.js';
 import { threadedGrads } from '../node/threads.js';
@@ -50,6 +62,8 @@ export interface TrainRun {
   readonly count: number;
   readonly held: number;
   readonly size?: number;
+  /** Frames per clip, for video data. */
+  readonly frames?: number;
   readonly train: TrainConfig;
   readonly backend: BackendChoice;
   readonly out: string;
@@ -84,13 +98,15 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     held: r.held,
     seed: r.train.seed,
     ...(r.size === undefined ? {} : { size: r.size }),
+    ...(r.frames === undefined ? {} : { frames: r.frames }),
   });
-  const [h, w, c] = modelConfig.image;
-  if (data.height !== h || data.width !== w || data.channels !== c) {
+  const want = modelConfig.image;
+  const got = sampleShape(data);
+  if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
     throw new ConfigError(
       '--data',
-      `${data.height}x${data.width}x${data.channels}`,
-      `images must be ${h}x${w}x${c} for ${r.spec.method} ${r.label}${r.data.kind === 'folder' ? ' (use --size)' : ''}`,
+      got.join('x'),
+      `${want.length === 4 ? 'clips' : 'images'} must be ${want.join('x')} for ${r.spec.method} ${r.label}${r.data.kind === 'folder' ? ' (use --size)' : ''}`,
     );
   }
   const norm: Norm = channelStats(data);
@@ -113,7 +129,7 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
       throw new ConfigError('--resume', latest, `was trained with model ${meta['model']}, not ${JSON.stringify(modelConfig)}`);
     if (!sameJson(r.train, meta['train']))
       throw new ConfigError('--resume', latest, `was trained with ${meta['train']}, not ${JSON.stringify(r.train)}`);
-    const template = model.init(key(0), { images: spec([-1, h, w, c]) }).params;
+    const template = model.init(key(0), { images: spec([-1, ...want]) }).params;
     state = loadCheckpoint(latest, template).state;
     disposeParams(template);
     const logPath = join(r.out, 'log.jsonl');
@@ -139,6 +155,7 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     Int32Array.from({ length: Math.min(8, held.count) }, (_, i) => i),
     norm,
   );
+  const psnrKind = r.spec.method === 'dit' || r.spec.method === 'maskdit' ? 'PSNR of x0 from t = 100' : 'masked PSNR';
   const losses: number[] = [];
   const psnrs: { step: number; psnr: number }[] = [];
   let images = 0;
@@ -152,7 +169,7 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     writePng(join(r.out, 'reconstructions', 'latest.png'), e.picture);
     psnrs.push({ step: s.step, psnr: e.psnr });
     appendFileSync(join(r.out, 'log.jsonl'), `${JSON.stringify({ step: s.step, heldPsnr: +e.psnr.toFixed(3), checkpoint: path })}\n`);
-    r.log(`  checkpoint ${path}; held-out masked PSNR ${e.psnr.toFixed(2)} dB; picture reconstructions/${name}`);
+    r.log(`  checkpoint ${path}; held-out ${psnrKind} ${e.psnr.toFixed(2)} dB; picture reconstructions/${name}`);
   };
   if (state.step === 0) checkpoint(state);
   const onStep = (i: StepInfo, s: TrainState<Params>): void => {
@@ -195,7 +212,7 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     out: r.out,
   };
   r.log(
-    `done in ${duration(summary.seconds)}: loss ${summary.loss.first} -> ${summary.loss.last} (mean of first/last ${k} steps), held-out masked PSNR ${summary.heldPsnr.first} -> ${summary.heldPsnr.last} dB, ${summary.imagesPerSec} img/s`,
+    `done in ${duration(summary.seconds)}: loss ${summary.loss.first} -> ${summary.loss.last} (mean of first/last ${k} steps), held-out ${psnrKind} ${summary.heldPsnr.first} -> ${summary.heldPsnr.last} dB, ${summary.imagesPerSec} img/s`,
   );
   r.log(JSON.stringify(summary));
   return summary;
@@ -209,7 +226,14 @@ export const trainFlags: FlagSpec = {
     default: 'micro/4',
     help: `preset of the method: MAE ${Object.keys(MAE_PRESETS).join(', ')}; DiffMAE ${Object.keys(DIFFMAE_PRESETS).join(', ')}; UMD ${Object.keys(COND_PRESETS.umd).join(', ')}; DiT ${Object.keys(COND_PRESETS.dit).join(', ')}; MaskDiT ${Object.keys(COND_PRESETS.maskdit).join(', ')}`,
   },
-  data: { type: 'string', default: 'synthetic', help: 'synthetic | cifar10:DIR | folder:DIR | npy:IMAGES.npy[:LABELS.npy]' },
+  data: {
+    type: 'string',
+    default: 'synthetic',
+    help: 'synthetic | cifar10:DIR | folder:DIR | npy:IMAGES.npy[:LABELS.npy]; video: synthetic-video | clips:DIR | npy:CLIPS.npy ([N, T, H, W, C])',
+  },
+  frames: { type: 'string', help: 'video: frames per clip (default 8 for video data); makes the model a video model' },
+  tubelet: { type: 'string', help: 'video: frames per tubelet token (default 2)' },
+  'mask-kind': { type: 'string', help: 'random | tube | frame (tube and frame for video), at the method ratios (default random)' },
   count: { type: 'string', default: '2000', help: 'synthetic training images' },
   held: { type: 'string', default: '200', help: 'held-out images (pictures and PSNR)' },
   size: { type: 'string', help: 'resize folder images to SIZE x SIZE' },
@@ -235,7 +259,7 @@ export const trainFlags: FlagSpec = {
   conditioning: { type: 'string', help: 'UMD, DiT, MaskDiT: adaln | token (default adaln)' },
   pos: { type: 'string', help: 'UMD, DiT, MaskDiT: learned | sincos positions (default learned)' },
   seed: { type: 'string', default: '0', help: 'seed for data order, masks, noise and params' },
-  backend: { type: 'string', default: 'auto', help: 'cpu | wasm | auto' },
+  backend: { type: 'string', default: 'auto', help: BACKEND_HELP },
   out: { type: 'string', default: 'runs/train', help: 'output folder' },
   'checkpoint-every': { type: 'string', default: '50', help: 'steps between checkpoints' },
   'log-every': { type: 'string', default: '10', help: 'steps between progress lines' },
@@ -245,7 +269,29 @@ export const trainFlags: FlagSpec = {
 };
 
 /** The model spec the train flags describe: the method's preset, then the overrides. */
+/** Frames per clip the flags ask for: --frames, or 8 for a video data source; undefined for images. */
+const framesFromFlags = (f: Flags): number | undefined => {
+  const frames = optional(f, 'frames', (g, n) => integer(g, n, 1));
+  if (frames !== undefined) return frames;
+  const src = parseDataSource(str(f, 'data'));
+  return src.kind === 'synthetic-video' || src.kind === 'clips' ? 8 : undefined;
+};
+
+/** The model spec the train flags describe, on video when the flags or data say so, with the mask kind asked for. */
 const specFromFlags = (f: Flags): ModelSpec => {
+  const base = imageSpecFromFlags(f);
+  const frames = framesFromFlags(f);
+  const tubelet = optional(f, 'tubelet', (g, n) => integer(g, n, 1));
+  if (frames === undefined && tubelet !== undefined)
+    throw new ConfigError('--tubelet', tubelet, 'applies to video (--frames or video data)');
+  const video = frames === undefined ? base : onVideo(base, frames, tubelet ?? 2);
+  const kind = optional(f, 'mask-kind', (g, n) => choice(g, n, ['random', 'tube', 'frame'] as const));
+  if (kind !== undefined && kind !== 'random' && frames === undefined)
+    throw new ConfigError('--mask-kind', kind, 'tube and frame masks need video (--frames or video data)');
+  return kind === undefined ? video : withMaskKind(video, kind);
+};
+
+const imageSpecFromFlags = (f: Flags): ModelSpec => {
   const method = choice(f, 'method', METHODS);
   const base = presetSpec(method, str(f, 'preset'));
   const maskRatio = optional(f, 'mask-ratio', (g, n) => ratio('--mask-ratio', num(g, n)));
@@ -329,6 +375,7 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
     count: integer(f, 'count', 1),
     held: integer(f, 'held', 1),
     ...(size === undefined ? {} : { size }),
+    ...(framesFromFlags(f) === undefined ? {} : { frames: framesFromFlags(f)! }),
     train: trainConfig({
       steps: integer(f, 'steps', 1),
       batch: integer(f, 'batch', 1),
@@ -353,7 +400,7 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
 
 export const trainCommand: Command = {
   summary:
-    'train MAE, DiffMAE, UMD, MaskDiT or DiT on the embedded synthetic data (or CIFAR-10, an image folder, .npy), with checkpoints and pictures',
+    'train MAE, DiffMAE, UMD, MaskDiT or DiT on the embedded synthetic data (or CIFAR-10, an image folder, .npy, synthetic or real video clips), with checkpoints and pictures',
   flags: trainFlags,
   run: async (argv) => {
     const f = parseFlags(argv, trainFlags);

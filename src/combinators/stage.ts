@@ -1,15 +1,15 @@
 /**
  * Stage pipelines: typed composition over an environment record (after Effect). A stage is a
  * layer that reads some fields of the environment (`Needs`) and returns new ones (`Adds`); a
- * pipeline threads one record through its stages, merging what each adds. `then` requires the
+ * pipeline threads one record through its stages, merging what each adds. `stage` requires the
  * record built so far to provide what the stage needs, so a decoder placed before the mask it
  * needs does not compile.
  *
  * @example
  * const model = pipe(
  *   start<{ image: Tensor }>(),
- *   then('patchify', patchifyStage),   // needs { image }, adds { patches }
- *   then('encoder', encoderStage),     // needs { patches }, adds { latent }
+ *   stage('patchify', patchifyStage),   // needs { image }, adds { patches }
+ *   stage('encoder', encoderStage),     // needs { patches }, adds { latent }
  * )
  * @since 0.1.0
  */
@@ -56,10 +56,10 @@ export const start = <In extends object>(): Layer<EmptyParams, In, In> => {
  * key are the pipeline's folded with `name`, so adding a stage changes no other stage's draws.
  *
  * @example
- * pipe(start<{ image: Tensor }>(), then('patchify', patchifyStage({ patch: 4 })))
+ * pipe(start<{ image: Tensor }>(), stage('patchify', patchifyStage({ patch: 4 })))
  * @since 0.1.0
  */
-export const then =
+export const stage =
   <K extends string, P extends Params, N, A extends object>(name: K, stage: Layer<P, N, A>) =>
   <PA extends StageParams, In, Acc extends N>(pipeline: Layer<PA, In, Acc>): Layer<PA & { readonly [q in K]: P }, In, Merge<Acc, A>> => {
     const before = (pipeline as Tagged)[STAGES] ?? [];
@@ -90,7 +90,7 @@ export const then =
  * field `to` (default: `from`). Params are the layer's.
  *
  * @example
- * then('embed', on('patches', dense(192), 'tokens'))
+ * stage('embed', on('patches', dense(192), 'tokens'))
  * @since 0.1.0
  */
 export const on = <F extends string, P extends Params, T extends string = F>(

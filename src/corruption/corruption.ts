@@ -13,7 +13,7 @@ import { oneOf, positive, positiveInt } from '../core/check.js';
 import { ConfigError, ShapeError } from '../core/errors.js';
 import { fold, normal, split, uniform, type Key } from '../core/key.js';
 import { tf, type Tensor } from '../core/tf.js';
-import { gridOf, patchifyOp, type Grid, type Patching } from '../vision/patchify.js';
+import { batchGrid, patchifyOp, type Grid, type Patching } from '../vision/patchify.js';
 import { drawMask, maskTensors, type Mask, type MaskDraw } from './mask.js';
 import { placeNoise, type Noise } from './noise.js';
 import type { Objective } from './objective.js';
@@ -268,7 +268,7 @@ export const corruptPatches = (b: Branch, key: Key, grid: Grid, x0: Tensor, o: C
 };
 
 /**
- * Interprets a corruption on images [B, H, W, C]: one {@link Corrupted} per branch that got
+ * Interprets a corruption on images [B, H, W, C] (videos [B, T, H, W, C] under tubelets): one {@link Corrupted} per branch that got
  * rows (empty groups are left out). The same key gives the same split, masks, timesteps and
  * noise.
  *
@@ -277,9 +277,8 @@ export const corruptPatches = (b: Branch, key: Key, grid: Grid, x0: Tensor, o: C
  * @since 0.1.0
  */
 export const corrupt = (c: Corruption, key: Key, images: Tensor): Corrupted[] => {
-  if (images.rank !== 4) throw new ShapeError('images', '[N, H, W, C]', images.shape);
+  const grid = batchGrid(c.patching, images.shape);
   const batch = images.shape[0]!;
-  const grid = gridOf(c.patching, [images.shape[1]!, images.shape[2]!, images.shape[3]!]);
   const assignment = assignBranches(c, fold(key, 'split'), batch);
   const groups: Corrupted[] = [];
   const all = patchifyOp(c.patching, images);

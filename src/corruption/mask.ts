@@ -22,9 +22,15 @@ import { tf, type Tensor } from '../core/tf.js';
  * A mask, as data.
  *
  * - `none`: keep every token, in order.
- * - `random`: keep floor(L (1 - ratio)) tokens chosen uniformly per sample.
- * - `center`: remove a centred rectangle of about `ratio` of the grid (sides rounded).
- * - `block`: remove the rectangle of grid cells [top, top + height) x [left, left + width).
+ * - `random`: keep floor(L (1 - ratio)) tokens chosen uniformly per sample (for videos: random
+ *   spacetime tokens).
+ * - `center`: remove a centred rectangle of about `ratio` of the grid (sides rounded); on video,
+ *   the same rectangle in every time slice.
+ * - `block`: remove the rectangle of grid cells [top, top + height) x [left, left + width) (in
+ *   every time slice).
+ * - `tube`: a random spatial mask of `ratio`, the same in every time slice (video).
+ * - `frame`: whole time slices: keep floor(times (1 - ratio)) slices chosen at random per
+ *   sample and remove the rest (video).
  * - `explicit`: remove the listed token ids.
  *
  * @since 0.1.0
@@ -34,6 +40,8 @@ export type Mask =
   | { readonly kind: 'random'; readonly ratio: number }
   | { readonly kind: 'center'; readonly ratio: number }
   | { readonly kind: 'block'; readonly top: number; readonly left: number; readonly height: number; readonly width: number }
+  | { readonly kind: 'tube'; readonly ratio: number }
+  | { readonly kind: 'frame'; readonly ratio: number }
   | { readonly kind: 'explicit'; readonly removed: readonly number[] };
 
 /**
@@ -44,6 +52,7 @@ export type Mask =
  * Mask.random(0.75)
  * Mask.center(0.25)
  * Mask.explicit([0, 1, 2])
+ * Mask.tube(0.9) // video: the same spatial mask on every time slice
  * @since 0.1.0
  */
 export const Mask = {
@@ -57,6 +66,8 @@ export const Mask = {
     height: int('mask.height', b.height, 0),
     width: int('mask.width', b.width, 0),
   }),
+  tube: (ratio: number): Mask => ({ kind: 'tube', ratio: checkRatio('mask.ratio', ratio) }),
+  frame: (ratio: number): Mask => ({ kind: 'frame', ratio: checkRatio('mask.ratio', ratio) }),
   explicit: (removed: readonly number[]): Mask => {
     removed.forEach((id, i) => int(`mask.removed[${i}]`, id, 0));
     if (new Set(removed).size !== removed.length) throw new ConfigError('mask.removed', removed, 'ids must be distinct');
@@ -137,24 +148,30 @@ export const maskFromNoise = (noise: ArrayLike<number>, batch: number, length: n
 export const keepCount = (length: number, ratio: number): number => Math.floor(length * (1 - ratio));
 
 /**
- * The removed token ids of a deterministic mask on a rows x cols grid, ascending.
+ * The removed token ids of a deterministic mask on a (times x) rows x cols grid, ascending.
+ * Spatial rectangles repeat in every time slice.
  *
  * @example
  * removedIds(Mask.center(0.25), 8, 8).length // 16
+ * removedIds(Mask.center(0.25), 8, 8, 4).length // 64
  * @since 0.1.0
  */
-export const removedIds = (m: Mask, rows: number, cols: number): number[] => {
-  const l = rows * cols;
+export const removedIds = (m: Mask, rows: number, cols: number, times = 1): number[] => {
+  const hw = rows * cols;
+  const l = times * hw;
   const rect = (top: number, left: number, h: number, w: number): number[] => {
     const out: number[] = [];
-    for (let r = top; r < top + h; r++) for (let c = left; c < left + w; c++) out.push(r * cols + c);
+    for (let s = 0; s < times; s++)
+      for (let r = top; r < top + h; r++) for (let c = left; c < left + w; c++) out.push(s * hw + r * cols + c);
     return out;
   };
   switch (m.kind) {
     case 'none':
       return [];
     case 'random':
-      throw new ConfigError('mask.kind', m.kind, 'a random mask has no fixed removed set');
+    case 'tube':
+    case 'frame':
+      throw new ConfigError('mask.kind', m.kind, `a ${m.kind} mask has no fixed removed set`);
     case 'center': {
       const s = Math.sqrt(m.ratio);
       const h = Math.min(rows, Math.round(rows * s));
@@ -176,19 +193,44 @@ export const removedIds = (m: Mask, rows: number, cols: number): number[] => {
 };
 
 /**
- * Draws a mask for a batch on a rows x cols token grid. Random masks use `key`; the others
- * ignore it and give every sample the same mask.
+ * Draws a mask for a batch on a (times x) rows x cols token grid (time-major). Random, tube and
+ * frame masks use `key`; the others ignore it and give every sample the same mask. Tube and frame
+ * masks list the kept tokens in index order, then the removed ones.
  *
  * @example
  * const d = drawMask(Mask.random(0.75), key(0), 8, { rows: 8, cols: 8 })
  * d.keep // 16
+ * drawMask(Mask.tube(0.75), key(0), 8, { times: 4, rows: 8, cols: 8 }).keep // 64
  * @since 0.1.0
  */
-export const drawMask = (m: Mask, key: Key, batch: number, grid: { readonly rows: number; readonly cols: number }): MaskDraw => {
+export const drawMask = (
+  m: Mask,
+  key: Key,
+  batch: number,
+  grid: { readonly rows: number; readonly cols: number; readonly times?: number },
+): MaskDraw => {
   positiveInt('mask batch', batch);
-  const length = positiveInt('grid rows', grid.rows) * positiveInt('grid cols', grid.cols);
+  const times = positiveInt('grid times', grid.times ?? 1);
+  const hw = positiveInt('grid rows', grid.rows) * positiveInt('grid cols', grid.cols);
+  const length = times * hw;
   if (m.kind === 'random') return maskFromNoise(uniform(key, batch * length), batch, length, keepCount(length, m.ratio));
-  const removed = new Set(removedIds(m, grid.rows, grid.cols));
+  if (m.kind === 'tube' || m.kind === 'frame') {
+    if (m.kind === 'frame' && times < 2) throw new ConfigError('mask.kind', m.kind, 'needs a video grid with at least two time slices');
+    // a random draw over space (tube) or time (frame), spread over the other axis
+    const units = m.kind === 'tube' ? hw : times;
+    const keepUnits = keepCount(units, m.ratio);
+    const picks = maskFromNoise(uniform(key, batch * units), batch, units, keepUnits);
+    const idsShuffle = new Int32Array(batch * length);
+    for (let n = 0; n < batch; n++) {
+      const removedUnit = picks.mask.subarray(n * units, (n + 1) * units);
+      const gone = (id: number): boolean => removedUnit[m.kind === 'tube' ? id % hw : Math.floor(id / hw)]! > 0;
+      let j = n * length;
+      for (let id = 0; id < length; id++) if (!gone(id)) idsShuffle[j++] = id;
+      for (let id = 0; id < length; id++) if (gone(id)) idsShuffle[j++] = id;
+    }
+    return fromShuffle(batch, length, keepUnits * (m.kind === 'tube' ? times : hw), idsShuffle);
+  }
+  const removed = new Set(removedIds(m, grid.rows, grid.cols, times));
   const row: number[] = [];
   for (let i = 0; i < length; i++) if (!removed.has(i)) row.push(i);
   for (let i = 0; i < length; i++) if (removed.has(i)) row.push(i);

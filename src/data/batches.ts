@@ -10,6 +10,20 @@ import { DataError, ShapeError } from '../core/errors.js';
 import { fold, permutation, type Key } from '../core/key.js';
 import { tf, type Tensor } from '../core/tf.js';
 import type { LabelledImages } from './synthetic.js';
+import type { InputShape } from '../vision/patchify.js';
+
+/**
+ * The shape of one sample: [H, W, C] for images, [T, H, W, C] for clips.
+ *
+ * @example
+ * sampleShape(synthetic({ count: 1 })) // [32, 32, 3]
+ * @since 0.1.0
+ */
+export const sampleShape = (d: LabelledImages): InputShape =>
+  d.frames === undefined ? [d.height, d.width, d.channels] : [d.frames, d.height, d.width, d.channels];
+
+/** Values per sample. */
+const sampleSize = (d: LabelledImages): number => (d.frames ?? 1) * d.height * d.width * d.channels;
 
 const perms = new Map<string, Int32Array>();
 const epochPermutation = (key: Key, epoch: number, n: number): Int32Array => {
@@ -73,9 +87,9 @@ export const channelStats = (d: LabelledImages): { readonly mean: number[]; read
  * @since 0.1.0
  */
 export const assertFiniteImages = (what: string, d: LabelledImages): void => {
-  const expected = d.count * d.height * d.width * d.channels;
+  const expected = d.count * sampleSize(d);
   if (d.images.length !== expected)
-    throw new ShapeError(`${what} images`, `[${d.count}, ${d.height}, ${d.width}, ${d.channels}]`, [d.images.length]);
+    throw new ShapeError(`${what} images`, `[${[d.count, ...sampleShape(d)].join(', ')}]`, [d.images.length]);
   for (let i = 0; i < d.images.length; i++) {
     if (!Number.isFinite(d.images[i]!)) throw new DataError(`${what} images`, i, d.images[i], 'non-finite value');
   }
@@ -93,7 +107,7 @@ export const batchTensor = (
   d: LabelledImages,
   indices: Int32Array,
   norm?: { readonly mean: readonly number[]; readonly std: readonly number[] },
-): Tensor => tf.tensor4d(batchHost(d, indices, norm), [indices.length, d.height, d.width, d.channels]);
+): Tensor => tf.tensor(batchHost(d, indices, norm), [indices.length, ...sampleShape(d)]);
 
 /**
  * The host data of {@link batchTensor}: row-major [B, H, W, C], normalised per channel.
@@ -107,7 +121,7 @@ export const batchHost = (
   indices: Int32Array,
   norm?: { readonly mean: readonly number[]; readonly std: readonly number[] },
 ): Float32Array => {
-  const per = d.height * d.width * d.channels;
+  const per = sampleSize(d);
   const out = new Float32Array(indices.length * per);
   indices.forEach((idx, j) => {
     const src = d.images.subarray(idx * per, (idx + 1) * per);
@@ -127,6 +141,6 @@ export const batchHost = (
 export const slice = (d: LabelledImages, start: number, end: number): LabelledImages => {
   int('slice start', start, 0, d.count);
   int('slice end', end, start + 1, d.count);
-  const per = d.height * d.width * d.channels;
+  const per = sampleSize(d);
   return { ...d, count: end - start, images: d.images.subarray(start * per, end * per), labels: d.labels.subarray(start, end) };
 };

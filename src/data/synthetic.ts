@@ -28,12 +28,15 @@ export const SYNTHETIC_CLASSES = [
 ] as const;
 
 /**
- * Images with labels, as host arrays: images [count, height, width, channels] in [0, 1].
+ * Images (or video clips) with labels, as host arrays in [0, 1]: images [count, height, width,
+ * channels], or, when `frames` is set, clips [count, frames, height, width, channels].
  *
  * @since 0.1.0
  */
 export interface LabelledImages {
   readonly count: number;
+  /** Frames per clip, for video datasets. */
+  readonly frames?: number;
   readonly height: number;
   readonly width: number;
   readonly channels: number;
@@ -103,34 +106,59 @@ const coverage = (label: number, x: number, y: number, r: number, period: number
   }
 };
 
+/** Position in [lo, hi] of a point moving at constant speed and bouncing off both ends. */
+const bounce = (x: number, lo: number, hi: number): number => {
+  const span = hi - lo;
+  if (span <= 0) return lo;
+  const m = (((x - lo) % (2 * span)) + 2 * span) % (2 * span);
+  return lo + (m <= span ? m : 2 * span - m);
+};
+
 /**
- * Renders one image of class `label` from `k` into `out` at `offset` ([size, size, 3]).
+ * Renders class `label` from `k` into `out` at `offset`: one image ([size, size, 3]), or, with
+ * `frames` > 1, a clip ([frames, size, size, 3]) in which shapes move, bounce off the borders and
+ * turn, and textures drift. Frame 0 of a clip is drawn with the same draw as the still image.
  */
-const render = (k: Key, label: number, size: number, out: Float32Array, offset: number): void => {
+const render = (k: Key, label: number, size: number, out: Float32Array, offset: number, frames = 1): void => {
   const u = uniform(k, 16);
   const [hueBg, hueFg, vBg, sFg, sBg, cxu, cyu, ru, rotu, peru, phaseu, jitter] = Array.from(u);
   const darkOnLight = u[12]! < 0.5;
   const bg = hsv(hueBg!, 0.2 + 0.5 * sBg!, darkOnLight ? 0.75 + 0.25 * vBg! : 0.1 + 0.25 * vBg!);
   const fg = hsv((hueBg! + 0.25 + 0.5 * hueFg!) % 1, 0.5 + 0.5 * sFg!, darkOnLight ? 0.15 + 0.3 * u[13]! : 0.7 + 0.3 * u[13]!);
-  const cx = size * (0.35 + 0.3 * cxu!);
-  const cy = size * (0.35 + 0.3 * cyu!);
+  const cx0 = size * (0.35 + 0.3 * cxu!);
+  const cy0 = size * (0.35 + 0.3 * cyu!);
   const r = size * (0.2 + 0.12 * ru!);
   const period = size * (0.14 + 0.1 * peru!);
-  const phase = 2 * Math.PI * phaseu!;
+  const phase0 = 2 * Math.PI * phaseu!;
   const orientation =
     label === 6 ? Math.PI / 2 : label === 8 ? (u[14]! < 0.5 ? Math.PI / 4 : -Math.PI / 4) : label <= 4 ? 2 * Math.PI * rotu! : 0;
-  const theta = orientation + (label >= 5 ? (jitter! - 0.5) * 0.3 : 0);
-  const [c, s] = [Math.cos(theta), Math.sin(theta)];
-  const noise = normal(fold(k, 'pixels'), size * size * 3);
-  for (let py = 0; py < size; py++)
-    for (let px = 0; px < size; px++) {
-      const dx = px + 0.5 - cx;
-      const dy = py + 0.5 - cy;
-      const a = coverage(label, c * dx + s * dy, -s * dx + c * dy, r, period, phase);
-      const o = offset + (py * size + px) * 3;
-      const i = (py * size + px) * 3;
-      for (let ch = 0; ch < 3; ch++) out[o + ch] = clamp01(bg[ch]! * (1 - a) + fg[ch]! * a + 0.03 * noise[i + ch]!);
-    }
+  const theta0 = orientation + (label >= 5 ? (jitter! - 0.5) * 0.3 : 0);
+  // motion (clips only): velocity in pixels per frame, a slow turn, a texture drift
+  const m = frames > 1 ? uniform(fold(k, 'motion'), 4) : new Float32Array(4);
+  const speed = size * (0.03 + 0.04 * m[0]!);
+  const heading = 2 * Math.PI * m[1]!;
+  const turn = (m[2]! - 0.5) * 0.2;
+  const drift = (0.3 + 0.5 * m[3]!) * (m[3]! < 0.5 ? -1 : 1);
+  const margin = Math.min(size / 2, 0.6 * r);
+  for (let f = 0; f < frames; f++) {
+    // (frame 0 is exactly the still image's draw)
+    const cx = f === 0 ? cx0 : bounce(cx0 + f * speed * Math.cos(heading), margin, size - margin);
+    const cy = f === 0 ? cy0 : bounce(cy0 + f * speed * Math.sin(heading), margin, size - margin);
+    const theta = theta0 + (label <= 4 ? f * turn : 0);
+    const phase = phase0 + (label >= 5 ? f * drift : 0);
+    const [c, sn] = [Math.cos(theta), Math.sin(theta)];
+    const noise = normal(f === 0 ? fold(k, 'pixels') : fold(fold(k, 'pixels'), f), size * size * 3);
+    const base = offset + f * size * size * 3;
+    for (let py = 0; py < size; py++)
+      for (let px = 0; px < size; px++) {
+        const dx = px + 0.5 - (label <= 4 ? cx : cx0);
+        const dy = py + 0.5 - (label <= 4 ? cy : cy0);
+        const a = coverage(label, c * dx + sn * dy, -sn * dx + c * dy, r, period, phase);
+        const o = base + (py * size + px) * 3;
+        const i = (py * size + px) * 3;
+        for (let ch = 0; ch < 3; ch++) out[o + ch] = clamp01(bg[ch]! * (1 - a) + fg[ch]! * a + 0.03 * noise[i + ch]!);
+      }
+  }
 };
 
 /**
@@ -161,4 +189,37 @@ export const synthetic = (o: {
     render(fold(root, start + i), label, size, images, i * size * size * 3);
   }
   return { count, height: size, width: size, channels: 3, images, labels, classes: SYNTHETIC_CLASSES };
+};
+
+/**
+ * `count` labelled video clips of `frames` frames (default 8): the ten classes of
+ * {@link synthetic}, with shapes that move at constant speed, bounce off the borders and turn
+ * slowly, and textures that drift. Clip i is a pure function of (seed, start + i), and its first
+ * frame is image i of {@link synthetic} with the same seed.
+ *
+ * @example
+ * const clips = syntheticVideos({ count: 200, frames: 8 }) // clips.frames === 8
+ * @since 0.1.0
+ */
+export const syntheticVideos = (o: {
+  readonly count: number;
+  readonly frames?: number;
+  readonly seed?: number;
+  readonly start?: number;
+  readonly size?: number;
+}): LabelledImages => {
+  const count = positiveInt('syntheticVideos.count', o.count);
+  const frames = int('syntheticVideos.frames', o.frames ?? 8, 2, 256);
+  const size = int('syntheticVideos.size', o.size ?? 32, 8, 1024);
+  const start = int('syntheticVideos.start', o.start ?? 0, 0);
+  const root = fold(makeKey(o.seed ?? 0), 'synthetic');
+  const per = frames * size * size * 3;
+  const images = new Float32Array(count * per);
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const label = (start + i) % SYNTHETIC_CLASSES.length;
+    labels[i] = label;
+    render(fold(root, start + i), label, size, images, i * per, frames);
+  }
+  return { count, frames, height: size, width: size, channels: 3, images, labels, classes: SYNTHETIC_CLASSES };
 };

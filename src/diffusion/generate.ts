@@ -66,7 +66,7 @@ export const generate = (model: CondModel, params: Params, o: GenerateOptions): 
     classes === undefined ? undefined : tf.tensor1d(guided ? Int32Array.from([...ys, ...new Array<number>(n).fill(null_)]) : ys, 'int32');
   const clip = o.clip
     ? tf.tidy(() => {
-        const c = model.config.image[2];
+        const c = model.config.image[model.config.image.length - 1]!;
         const at = (v: readonly number[]) =>
           tf.tensor(
             Float32Array.from({ length: p }, (_, i) => v[i % c]!),
@@ -120,21 +120,23 @@ export const generateImages = (
 ): LabelledImages => {
   const n = positiveInt('count', o.labels.length);
   const batch = positiveInt('batch', o.batch ?? 64);
-  const [h, w, c] = model.config.image;
   const grid = gridOf(model.corruption.patching, model.config.image);
-  const images = new Float32Array(n * h * w * c);
+  const [h, w, c] = [grid.height, grid.width, grid.channels];
+  const per = grid.frames * h * w * c;
+  const images = new Float32Array(n * per);
   for (let start = 0, b = 0; start < n; start += batch, b++) {
     const labels = o.labels.slice(start, start + batch);
     const x = generate(model, params, { ...o, labels, key: fold(o.key, b) });
     const img = tf.tidy(() =>
       tf.clipByValue(tf.add(tf.mul(unpatchifyOp(grid, x), tf.tensor1d([...norm.std])), tf.tensor1d([...norm.mean])), 0, 1),
     );
-    images.set(img.dataSync(), start * h * w * c);
+    images.set(img.dataSync(), start * per);
     tf.dispose([x, img]);
   }
   const classes = model.config.classes ?? 0;
   return {
     count: n,
+    ...(grid.video ? { frames: grid.frames } : {}),
     height: h,
     width: w,
     channels: c,

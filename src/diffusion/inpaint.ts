@@ -40,13 +40,38 @@ export interface Inpainted {
 }
 
 /**
- * Inpaints the removed patches (mask draw) of images [N, H, W, C] (in the model's units).
+ * One step of {@link inpaintSteps}: step `i` of `n`, from timestep `t` to `tPrev`, with the x0
+ * estimate (visible patches pasted) [N, L, P], owned by the generator and valid until the next
+ * `next()`.
  *
- * @example
- * const { result } = inpaint(model, params, images, drawMask(Mask.center(0.25), key(0), n, grid), { sampler: Sampler.ddim(), key: key(1), clip: null })
  * @since 0.1.0
  */
-export const inpaint = (model: DiffMaeModel, params: DiffMaeParams, images: Tensor, draw: MaskDraw, o: InpaintOptions): Inpainted => {
+export interface InpaintStep {
+  readonly i: number;
+  readonly n: number;
+  readonly t: number;
+  readonly tPrev: number;
+  readonly x0: Tensor;
+}
+
+/**
+ * The reverse process of {@link inpaint} as a generator: one {@link InpaintStep} per sampler
+ * step, then the inpainted patches as the return value. A caller can paint progress between
+ * steps (in a browser, await a frame), read the estimate asynchronously, or stop early; stopping
+ * early (`return()`) frees everything the generator holds.
+ *
+ * @example
+ * const it = inpaintSteps(model, params, images, draw, { sampler, key: key(0), clip: null })
+ * for (let r = it.next(); !r.done; r = it.next()) console.log(`step ${r.value.i + 1}/${r.value.n}`)
+ * @since 0.1.0
+ */
+export function* inpaintSteps(
+  model: DiffMaeModel,
+  params: DiffMaeParams,
+  images: Tensor,
+  draw: MaskDraw,
+  o: Omit<InpaintOptions, 'record'>,
+): Generator<InpaintStep, Tensor, void> {
   const noise = model.corruption.branches[0]!.branch.noise;
   if (noise.placement === 'none') throw new ConfigError('model', 'diffmae', 'has no noise schedule');
   const table = tableOf(noise.schedule);
@@ -58,7 +83,7 @@ export const inpaint = (model: DiffMaeModel, params: DiffMaeParams, images: Tens
   const removedFull = tf.tidy(() => tf.broadcastTo(removed, [n, l, p]));
   const clip = o.clip
     ? tf.tidy(() => {
-        const c = model.config.image[2];
+        const c = model.config.image[model.config.image.length - 1]!;
         const at = (v: readonly number[]) =>
           tf.tensor(
             Float32Array.from({ length: p }, (_, i) => v[i % c]!),
@@ -71,26 +96,30 @@ export const inpaint = (model: DiffMaeModel, params: DiffMaeParams, images: Tens
   const c0 = ctx(fold(o.key, 'model'));
   const enc = model.parts.encoder.apply(params.encoder, base, c0);
   const steps = samplerSteps(o.sampler, table.steps);
-  const record = new Set(o.record ?? []);
-  const recorded: { t: number; x0: Tensor }[] = [];
   let x = tf.tidy(() => tf.where(removedFull, tf.tensor(normal(fold(o.key, 'xT'), n * l * p), [n, l, p]), x0));
+  let shown: Tensor | null = null;
+  let done = false;
   try {
-    steps.forEach(([t, tPrev], i) => {
-      const next = tf.tidy(() => {
+    for (const [i, [t, tPrev]] of steps.entries()) {
+      const [next, pasted] = tf.tidy(() => {
         const tt = tf.fill([n], t, 'int32');
         const out = model.parts.decoder.apply(params.decoder, { ...base, ...enc, xt: x, t: tt }, ctx(fold(o.key, i))).out;
         let est = target === 'x0' ? out : x0FromEps(table, x, out, t);
         if (clip) est = tf.minimum(tf.maximum(est, clip[0]), clip[1]);
-        const pasted = tf.where(removedFull, est, x0);
-        if (record.has(i)) recorded.push({ t, x0: tf.keep(tf.clone(pasted)) });
         const z = tf.tensor(normal(fold(fold(o.key, 'z'), i), n * l * p), [n, l, p]);
-        return tf.where(removedFull, reverseStep(table, o.sampler, x, est, t, tPrev, z), x0);
+        return [tf.where(removedFull, reverseStep(table, o.sampler, x, est, t, tPrev, z), x0), tf.where(removedFull, est, x0)];
       });
       x.dispose();
       x = next;
-    });
-    return { result: x, steps: recorded };
+      shown?.dispose();
+      shown = pasted;
+      yield { i, n: steps.length, t, tPrev, x0: pasted };
+    }
+    done = true;
+    return x;
   } finally {
+    shown?.dispose();
+    if (!done) x.dispose();
     tf.dispose([
       x0,
       m.mask,
@@ -103,5 +132,29 @@ export const inpaint = (model: DiffMaeModel, params: DiffMaeParams, images: Tens
       ...(clip ?? []),
       ...Object.values(enc).flat(),
     ]);
+  }
+}
+
+/**
+ * Inpaints the removed patches (mask draw) of images [N, H, W, C] (in the model's units), running
+ * {@link inpaintSteps} to the end and keeping the estimates of the steps in `record`.
+ *
+ * @example
+ * const { result } = inpaint(model, params, images, drawMask(Mask.center(0.25), key(0), n, grid), { sampler: Sampler.ddim(), key: key(1), clip: null })
+ * @since 0.1.0
+ */
+export const inpaint = (model: DiffMaeModel, params: DiffMaeParams, images: Tensor, draw: MaskDraw, o: InpaintOptions): Inpainted => {
+  const record = new Set(o.record ?? []);
+  const recorded: { t: number; x0: Tensor }[] = [];
+  const it = inpaintSteps(model, params, images, draw, o);
+  try {
+    for (;;) {
+      const r = it.next();
+      if (r.done) return { result: r.value, steps: recorded };
+      if (record.has(r.value.i)) recorded.push({ t: r.value.t, x0: tf.clone(r.value.x0) });
+    }
+  } catch (e) {
+    tf.dispose(recorded.map((s) => s.x0));
+    throw e;
   }
 };

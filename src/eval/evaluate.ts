@@ -91,8 +91,8 @@ export const evaluate = async (
     if (!PROBES.includes(p)) throw new ConfigError('probe', p, `must be one of ${PROBES.join(', ')}`);
   });
   const k = o.key ?? makeKey(0);
-  const pool = o.pool ?? 'mean';
-  const enc = encoderOf(b, pool);
+  const enc = encoderOf(b, o.pool ?? 'auto');
+  const pool = enc.pool;
   const needsFeatures = o.probes.some((p) => p !== 'finetune');
   const fTrain = needsFeatures ? extractFeatures(enc, params, trainSet, norm) : null;
   const fTest = needsFeatures ? extractFeatures(enc, params, test, norm) : null;

@@ -3,9 +3,11 @@
  * clean image (no mask, t = 0, the null class for class-conditional models), pooled to one
  * vector per image. The same function is differentiable, so classification fine-tuning reuses it.
  *
- * Pooling: `mean` (the default) averages the patch tokens, which every method has, so a
- * comparison across MAE, DiffMAE, UMD and DiT is like for like; `cls` takes the CLS token (MAE,
- * DiffMAE) or the mean of the CLS tokens (UMD's representation).
+ * Pooling: `auto` (the default) takes each method's own representation: the CLS token where the
+ * model has one (MAE, DiffMAE), the mean of the CLS tokens (UMD's representation), else the mean
+ * of the patch tokens (DiT, MaskDiT). `cls` and `mean` force one or the other. (It matters: on the
+ * embedded data UMD's CLS representation probes far better than the mean of its patch tokens,
+ * whose zero-initialised adaLN blocks start as the identity.)
  *
  * @since 0.1.0
  */
@@ -20,7 +22,8 @@ import { batchTensor } from '../data/batches.js';
 import type { LabelledImages } from '../data/synthetic.js';
 import type { BuiltModel } from '../models/registry.js';
 import type { CondAeParams } from '../vision/condAe.js';
-import { gridOf, patchifyOp, type Grid } from '../vision/patchify.js';
+import { gridOf, patchifyOp, tokenGrid, type Grid, type InputShape } from '../vision/patchify.js';
+import { checkInputSpec } from '../models/model.js';
 import { visibleEncoder } from '../vision/vit.js';
 import type { Norm } from './heldout.js';
 
@@ -29,7 +32,7 @@ import type { Norm } from './heldout.js';
  *
  * @since 0.1.0
  */
-export type Pool = 'mean' | 'cls';
+export type Pool = 'mean' | 'cls' | 'auto';
 
 /**
  * A model's encoder as a function of its own params: `select` picks those params out of the
@@ -41,8 +44,9 @@ export type Pool = 'mean' | 'cls';
 export interface Encoder {
   readonly method: BuiltModel['method'];
   readonly width: number;
-  readonly pool: Pool;
-  readonly image: readonly [number, number, number];
+  /** The pooling in use (`auto` resolved). */
+  readonly pool: Exclude<Pool, 'auto'>;
+  readonly image: InputShape;
   /** Transformer blocks in the encoder. */
   readonly depth: number;
   /** Fresh encoder params: the whole model initialised with `k`, the encoder's part kept. */
@@ -54,7 +58,7 @@ export interface Encoder {
 /** Every patch kept, in order: idsKeep = idsRestore = idsShuffle = 0..L-1 for each image. */
 const allTokens = (n: number, grid: Grid): Tensor => tf.tile(tf.expandDims(tf.range(0, grid.tokens, 1, 'int32'), 0), [n, 1]);
 
-const pooled = (latent: Tensor, nCls: number, pool: Pool): Tensor =>
+const pooled = (latent: Tensor, nCls: number, pool: Exclude<Pool, 'auto'>): Tensor =>
   pool === 'cls'
     ? tf.mean(tf.slice(latent, [0, 0, 0], [-1, nCls, -1]), 1)
     : tf.mean(nCls > 0 ? tf.slice(latent, [0, nCls, 0], [-1, -1, -1]) : latent, 1);
@@ -67,15 +71,13 @@ const pooled = (latent: Tensor, nCls: number, pool: Pool): Tensor =>
  * const features = tf.tidy(() => enc.encode(enc.select(params), images, ctx(key(0))))
  * @since 0.1.0
  */
-export const encoderOf = (b: BuiltModel, pool: Pool = 'mean'): Encoder => {
-  if (pool !== 'mean' && pool !== 'cls') throw new ConfigError('pool', pool, 'must be mean or cls');
+export const encoderOf = (b: BuiltModel, asked: Pool = 'auto'): Encoder => {
+  if (asked !== 'mean' && asked !== 'cls' && asked !== 'auto') throw new ConfigError('pool', asked, 'must be auto, mean or cls');
+  const hasCls = b.method === 'mae' || b.method === 'diffmae' || (b.model.config.clsTokens ?? 0) > 0;
+  const pool: Exclude<Pool, 'auto'> = asked === 'auto' ? (hasCls ? 'cls' : 'mean') : asked;
   const cfg = b.model.config;
   const grid = gridOf(b.model.corruption.patching, cfg.image);
-  const checkImages = (images: Tensor): void => {
-    const [, h, w, c] = images.shape;
-    if (images.rank !== 4 || h !== cfg.image[0] || w !== cfg.image[1] || c !== cfg.image[2])
-      throw new ShapeError('images', `[B, ${cfg.image.join(', ')}]`, images.shape);
-  };
+  const checkImages = (images: Tensor): void => checkInputSpec(spec(images.shape), cfg.image);
   const freshEncoder =
     (select: (p: Params) => Params) =>
     (k: Key): Params => {
@@ -86,8 +88,7 @@ export const encoderOf = (b: BuiltModel, pool: Pool = 'mean'): Encoder => {
     };
   const base = { method: b.method, width: cfg.encoder.width, depth: cfg.encoder.depth, pool, image: cfg.image };
   if (b.method === 'mae' || b.method === 'diffmae') {
-    const encoder =
-      b.method === 'diffmae' ? b.model.parts.encoder : visibleEncoder({ ...b.model.config.encoder, grid: [grid.rows, grid.cols] as const });
+    const encoder = b.method === 'diffmae' ? b.model.parts.encoder : visibleEncoder({ ...b.model.config.encoder, grid: tokenGrid(grid) });
     const select = (p: Params): Params => (p as { readonly encoder: Params }).encoder;
     return {
       ...base,

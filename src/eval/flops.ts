@@ -6,11 +6,12 @@
  *
  * @since 0.1.0
  */
-import { keepCount } from '../corruption/mask.js';
+import { key } from '../core/key.js';
+import { drawMask, keepCount, type Mask } from '../corruption/mask.js';
 import type { DiffMaeConfig } from '../models/diffmae.js';
 import type { MaeConfig } from '../models/mae.js';
 import type { ModelSpec } from '../models/registry.js';
-import { gridOf, patches } from '../vision/patchify.js';
+import { gridOf, patchingFor, type Grid, type InputShape } from '../vision/patchify.js';
 import type { VitSize } from '../vision/vit.js';
 import { condCorruption, type CondConfig, type CondMethod } from '../models/cond.js';
 
@@ -28,12 +29,20 @@ const crossBlock = (m: number, nMem: number, dMem: number, d: number, ratio: num
   2 * m * d * d +
   4 * m * d * ratio * d;
 
-const encoder = (
-  c: { readonly image: readonly [number, number, number]; readonly patch: number; readonly encoder: VitSize },
-  keep: number,
-  tokens: number,
-  patchDim: number,
-): number => 2 * tokens * patchDim * c.encoder.width + trunk(keep + 1, c.encoder);
+/** The grid of a configuration, and the tokens its mask keeps (random masks: floor(L (1 - ratio))). */
+const gridAndKeep = (c: {
+  readonly image: InputShape;
+  readonly patch: number;
+  readonly tubelet?: number;
+  readonly mask?: Mask;
+  readonly maskRatio?: number;
+}): { g: Grid; keep: number } => {
+  const g = gridOf(patchingFor(c.image, c.patch, c.tubelet), c.image);
+  return { g, keep: c.mask ? drawMask(c.mask, key(0), 1, g).keep : keepCount(g.tokens, c.maskRatio ?? 0.75) };
+};
+
+const encoder = (c: { readonly encoder: VitSize }, keep: number, tokens: number, patchDim: number): number =>
+  2 * tokens * patchDim * c.encoder.width + trunk(keep + 1, c.encoder);
 
 /**
  * Forward FLOPs per image of an MAE configuration.
@@ -43,8 +52,7 @@ const encoder = (
  * @since 0.1.0
  */
 export const maeForwardFlops = (c: MaeConfig): number => {
-  const g = gridOf(patches(c.patch), c.image);
-  const keep = keepCount(g.tokens, c.maskRatio ?? 0.75);
+  const { g, keep } = gridAndKeep(c);
   const d = c.encoder.width;
   const dd = c.decoder.width;
   return encoder(c, keep, g.tokens, g.patchDim) + 2 * (keep + 1) * d * dd + trunk(g.tokens + 1, c.decoder) + 2 * g.tokens * dd * g.patchDim;
@@ -58,8 +66,7 @@ export const maeForwardFlops = (c: MaeConfig): number => {
  * @since 0.1.0
  */
 export const diffmaeForwardFlops = (c: DiffMaeConfig): number => {
-  const g = gridOf(patches(c.patch), c.image);
-  const keep = keepCount(g.tokens, c.maskRatio ?? 0.75);
+  const { g, keep } = gridAndKeep(c);
   const m = g.tokens - keep;
   const d = c.encoder.width;
   const dd = c.decoder.width;
@@ -81,7 +88,7 @@ export const diffmaeForwardFlops = (c: DiffMaeConfig): number => {
  * @since 0.1.0
  */
 export const condForwardFlops = (method: CondMethod, c: CondConfig): number => {
-  const g = gridOf(patches(c.patch), c.image);
+  const g = gridOf(patchingFor(c.image, c.patch, c.tubelet), c.image);
   const corruption = condCorruption(method, c);
   const heads = new Set(corruption.branches.flatMap((b) => b.branch.objective.map((t) => t.target))).size;
   const d = c.encoder.width;
@@ -94,7 +101,7 @@ export const condForwardFlops = (method: CondMethod, c: CondConfig): number => {
   const final = adaln ? 2 * d * 2 * dd + 2 * g.tokens * dd * g.patchDim * heads : 2 * g.tokens * dd * g.patchDim * heads;
   return corruption.branches.reduce((sum, wb) => {
     const m = wb.branch.mask;
-    const keep = m.kind === 'random' ? keepCount(g.tokens, m.ratio) : g.tokens;
+    const keep = m.kind === 'random' ? keepCount(g.tokens, m.ratio) : drawMask(m, key(0), 1, g).keep;
     const enc = 2 * g.tokens * g.patchDim * d + trunk(keep + nCls + (token ? 1 : 0), c.encoder) + (token ? 2 * d * d : 0);
     const dec =
       c.decoder.depth === 0

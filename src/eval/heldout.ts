@@ -22,7 +22,7 @@ import { tableOf } from '../corruption/schedule.js';
 import { x0FromEps } from '../diffusion/sampler.js';
 import type { BuiltModel } from '../models/registry.js';
 import type { Params } from '../core/params.js';
-import { gridOf, patchifyOp, unpatchifyOp, type Grid } from '../vision/patchify.js';
+import { batchGrid, gridOf, patchifyOp, unpatchifyOp, type Grid } from '../vision/patchify.js';
 import { psnr, reconstructionGrid, unnormalizeNormPix } from './reconstruction.js';
 import { ssim } from './ssim.js';
 import type { DiffMaeParams } from '../models/diffmae.js';
@@ -55,7 +55,8 @@ export const maskedPsnr = (grid: Grid, pred: Tensor, x0: Tensor, mask: Tensor, n
   const mse = tf.tidy(() => {
     const removed = unpatchifyOp(grid, tf.mul(tf.onesLike(x0), tf.expandDims(mask, -1)));
     const diff = tf.mul(tf.sub(unpatchifyOp(grid, pred), unpatchifyOp(grid, x0)), tf.tensor1d([...norm.std]));
-    return tf.div(tf.sum(tf.mul(tf.square(diff), removed), [1, 2, 3]), tf.maximum(tf.sum(removed, [1, 2, 3]), 1));
+    const axes = Array.from({ length: removed.rank - 1 }, (_, i) => i + 1);
+    return tf.div(tf.sum(tf.mul(tf.square(diff), removed), axes), tf.maximum(tf.sum(removed, axes), 1));
   });
   const out = Array.from(mse.dataSync(), (m) => psnr(m, 1));
   mse.dispose();
@@ -84,11 +85,18 @@ export const maskedSsim = (grid: Grid, pred: Tensor, x0: Tensor, mask: Tensor, n
   const [pd, td, md] = [p.dataSync(), t.dataSync(), m.dataSync()];
   tf.dispose([p, t, m]);
   const { height: h, width: w, channels: c } = grid;
-  return Array.from({ length: pred.shape[0]! }, (_, i) =>
-    ssim(pd.subarray(i * h * w * c, (i + 1) * h * w * c), td.subarray(i * h * w * c, (i + 1) * h * w * c), h, w, c, {
-      mask: md.subarray(i * h * w, (i + 1) * h * w),
-    }),
-  );
+  // per frame (one frame for images), averaged over the frames that have removed pixels
+  return Array.from({ length: pred.shape[0]! }, (_, i) => {
+    const scores: number[] = [];
+    for (let f = 0; f < grid.frames; f++) {
+      const o = i * grid.frames + f;
+      const v = ssim(pd.subarray(o * h * w * c, (o + 1) * h * w * c), td.subarray(o * h * w * c, (o + 1) * h * w * c), h, w, c, {
+        mask: md.subarray(o * h * w, (o + 1) * h * w),
+      });
+      if (!Number.isNaN(v)) scores.push(v);
+    }
+    return scores.length ? scores.reduce((a, v) => a + v, 0) / scores.length : NaN;
+  });
 };
 
 /**
@@ -163,7 +171,7 @@ export const denoise = (
   if (noised.noise.placement === 'none') throw new ConfigError('method', b.method, 'has no noise schedule');
   const schedule = noised.noise.schedule;
   const branch = { mask: Mask.none(), noise: noised.noise, time: Time.fixed(t), objective: [term('eps', 'all')] };
-  const grid = gridOf(b.model.corruption.patching, [images.shape[1]!, images.shape[2]!, images.shape[3]!]);
+  const grid = batchGrid(b.model.corruption.patching, images.shape);
   const x0 = patchifyOp(b.model.corruption.patching, images);
   const g = corruptPatches(branch, fold(k, 'noise'), grid, x0);
   const out = (b.model.network as unknown as Layer<Params, NetworkIn, NetworkOut>).apply(params, g, ctx(k));
@@ -210,8 +218,9 @@ export const heldOutEval = (
     tf.dispose([pred, x0, xt, all]);
     return { psnr: mean(per), ssim: mean(ss), cells: cells.map((row, i) => [row[0]!, noisy[i]![2]!, row[2]!, row[3]!]) };
   }
-  const ratio = b.method === 'umd' ? (b.model.config.cleanRatio ?? 0.75) : (b.model.config.maskRatio ?? 0.75);
-  const draw = drawMask(Mask.random(ratio), fold(k, 'mask'), images.shape[0]!, grid);
+  // the model's own (clean-step) mask: random 75% by default, tube or frame masks on video
+  const clean = b.model.corruption.branches.find((wb) => wb.branch.noise.placement === 'none') ?? b.model.corruption.branches[0]!;
+  const draw = drawMask(clean.branch.mask, fold(k, 'mask'), images.shape[0]!, grid);
   const { pred, x0, mask } = predictRemoved(b, params, images, draw, norm, fold(k, 'predict'));
   const per = maskedPsnr(grid, pred, x0, mask, norm);
   const ss = maskedSsim(grid, pred, x0, mask, norm);

@@ -7,7 +7,7 @@
  */
 import { ShapeError } from '../core/errors.js';
 import { tf, type Tensor } from '../core/tf.js';
-import { toImage8 } from '../io/images.js';
+import { frameStrip, toImage8 } from '../io/images.js';
 import type { Image8 } from '../io/png.js';
 import { unpatchifyOp, type Grid } from '../vision/patchify.js';
 
@@ -91,7 +91,7 @@ export interface PanelOptions {
 
 /**
  * One row per sample: original | masked input (removed patches grey) | reconstruction |
- * reconstruction with visible patches pasted. `pred` must already be in pixel units (apply
+ * reconstruction with visible patches pasted (for video, each cell is the clip's frame strip). `pred` must already be in pixel units (apply
  * {@link unnormalizeNormPix} first for norm-pix models).
  *
  * @example
@@ -111,8 +111,12 @@ export const reconstructionGrid = (grid: Grid, x0: Tensor, pred: Tensor, mask: T
   const data = imgs.map((t) => t.dataSync());
   tf.dispose(imgs);
   const n = x0.shape[0]!;
-  const per = grid.height * grid.width * grid.channels;
+  const per = grid.frames * grid.height * grid.width * grid.channels;
   return Array.from({ length: n }, (_, i) =>
-    data.map((d) => toImage8(d.subarray(i * per, (i + 1) * per), grid.height, grid.width, grid.channels)),
+    data.map((d) =>
+      grid.video
+        ? frameStrip(d.subarray(i * per, (i + 1) * per), grid.frames, grid.height, grid.width, grid.channels)
+        : toImage8(d.subarray(i * per, (i + 1) * per), grid.height, grid.width, grid.channels),
+    ),
   );
 };

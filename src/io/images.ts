@@ -29,6 +29,32 @@ export const toImage8 = (data: ArrayLike<number>, height: number, width: number,
 };
 
 /**
+ * A clip [T, H, W, C] as one picture: its frames side by side, left to right.
+ *
+ * @example
+ * frameStrip(clip, 8, 32, 32, 3).width // 256
+ * @since 0.1.0
+ */
+export const frameStrip = (
+  data: ArrayLike<number>,
+  frames: number,
+  height: number,
+  width: number,
+  channels: number,
+  lo = 0,
+  hi = 1,
+): Image8 => {
+  const per = height * width * channels;
+  if (data.length !== frames * per) throw new ShapeError('clip data', `[${frames}, ${height}, ${width}, ${channels}]`, [data.length]);
+  const out = new Uint8Array(frames * width * height * 3);
+  for (let f = 0; f < frames; f++) {
+    const img = toImage8(Array.prototype.slice.call(data, f * per, (f + 1) * per) as number[], height, width, channels, lo, hi);
+    for (let y = 0; y < height; y++) out.set(img.data.subarray(y * width * 3, (y + 1) * width * 3), (y * frames * width + f * width) * 3);
+  }
+  return { width: frames * width, height, channels: 3, data: out };
+};
+
+/**
  * Tiles equal-sized RGB images into a grid (rows of cells), with `pad` pixels of `background`
  * between cells and around the edge, each cell magnified `scale` times (nearest neighbour), and
  * optional column titles in a band above (cut to the cell width).

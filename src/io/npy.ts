@@ -12,7 +12,7 @@
 import { ConfigError, FormatError } from '../core/errors.js';
 
 /** In-memory representation of each dtype: float16 widens to float32, int64 narrows (checked) to int32. */
-interface NpyDataMap {
+export interface NpyDataMap {
   float16: Float32Array;
   float32: Float32Array;
   float64: Float64Array;

@@ -104,7 +104,23 @@ const chunk = (type: string, data: Uint8Array): Uint8Array => {
  * const bytes = encodePng(img, (raw) => deflateSync(raw))
  * @since 0.1.0
  */
-export const encodePng = (img: Image8, deflate: (raw: Uint8Array) => Uint8Array = storedZlib): Uint8Array => {
+export const encodePng = (img: Image8, deflate: (raw: Uint8Array) => Uint8Array = storedZlib): Uint8Array =>
+  concat([SIGNATURE, chunk('IHDR', ihdrOf(img)), chunk('IDAT', deflate(scanlines(img))), chunk('IEND', new Uint8Array(0))]);
+
+const SIGNATURE = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]);
+
+const concat = (parts: readonly Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+};
+
+/** Validated filter-0 scanlines of an image. */
+const scanlines = (img: Image8): Uint8Array => {
   positiveInt('png width', img.width);
   positiveInt('png height', img.height);
   if (![1, 3, 4].includes(img.channels)) throw new ConfigError('png channels', img.channels, 'must be 1, 3 or 4');
@@ -113,23 +129,64 @@ export const encodePng = (img: Image8, deflate: (raw: Uint8Array) => Uint8Array 
     throw new ShapeError('png data', `[${img.height}, ${img.width}, ${img.channels}]`, [img.data.length]);
   const raw = new Uint8Array((stride + 1) * img.height);
   for (let y = 0; y < img.height; y++) raw.set(img.data.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  return raw;
+};
+
+const ihdrOf = (img: Image8): Uint8Array => {
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
   v.setUint32(0, img.width);
   v.setUint32(4, img.height);
   ihdr[8] = 8;
   ihdr[9] = img.channels === 1 ? 0 : img.channels === 3 ? 2 : 6;
-  const parts = [
-    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflate(raw)),
-    chunk('IEND', new Uint8Array(0)),
-  ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return ihdr;
+};
+
+/**
+ * Encodes equal-sized frames as an animated PNG (APNG: every browser and most image viewers
+ * play it; others show the first frame), looping forever, each frame shown `delayMs`.
+ *
+ * @example
+ * const bytes = encodeApng([frame0, frame1, frame2], 200, (raw) => deflateSync(raw))
+ * @since 0.1.0
+ */
+export const encodeApng = (
+  frames: readonly Image8[],
+  delayMs: number,
+  deflate: (raw: Uint8Array) => Uint8Array = storedZlib,
+): Uint8Array => {
+  const first = frames[0];
+  if (!first) throw new ShapeError('apng frames', 'at least one frame', [0]);
+  positiveInt('apng delay (ms)', delayMs);
+  frames.forEach((f, i) => {
+    if (f.width !== first.width || f.height !== first.height || f.channels !== first.channels)
+      throw new ShapeError(`apng frame ${i}`, `[${first.height}, ${first.width}, ${first.channels}]`, [f.height, f.width, f.channels]);
+  });
+  const u32 = (...vs: number[]): Uint8Array => {
+    const b = new Uint8Array(4 * vs.length);
+    const v = new DataView(b.buffer);
+    vs.forEach((x, i) => v.setUint32(4 * i, x));
+    return b;
+  };
+  let seq = 0;
+  const fctl = (): Uint8Array => {
+    // sequence, width, height, x, y, delay num/den (u16), dispose none, blend source
+    const b = new Uint8Array(26);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, seq++);
+    v.setUint32(4, first.width);
+    v.setUint32(8, first.height);
+    v.setUint16(20, delayMs);
+    v.setUint16(22, 1000);
+    return chunk('fcTL', b);
+  };
+  const parts: Uint8Array[] = [SIGNATURE, chunk('IHDR', ihdrOf(first)), chunk('acTL', u32(frames.length, 0))];
+  frames.forEach((f, i) => {
+    parts.push(fctl());
+    const z = deflate(scanlines(f));
+    if (i === 0) parts.push(chunk('IDAT', z));
+    else parts.push(chunk('fdAT', concat([u32(seq++), z])));
+  });
+  parts.push(chunk('IEND', new Uint8Array(0)));
+  return concat(parts);
 };

@@ -11,7 +11,7 @@
 import { ConfigError, FormatError } from '../core/errors.js';
 
 /** In-memory representation of each dtype; F16 and BF16 keep their raw 16-bit patterns. */
-interface SafeDataMap {
+export interface SafeDataMap {
   F64: Float64Array;
   F32: Float32Array;
   F16: Uint16Array;

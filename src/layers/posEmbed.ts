@@ -75,33 +75,73 @@ export const sincos2d = (gridH: number, gridW: number, dim: number): Float32Arra
 };
 
 /**
- * Adds the fixed 2D sin-cos embedding to tokens [B, prefix + gridH * gridW, D]. The first
- * `prefix` tokens (CLS and the like) get zeros, as in the reference MAE. No params: the table
- * is a constant.
+ * The separable spacetime sin-cos table [times * rows * cols, dim] (dim divisible by 4), tokens
+ * time-major: the 2D table of the token's spatial cell plus the 1D table of its time slice
+ * (spatial 2D plus temporal 1D, summed, as MAE-ST's separable embedding). Memoised.
+ *
+ * @example
+ * sincos3d(4, 8, 8, 192) // Float32Array(256 * 192)
+ * @since 0.1.0
+ */
+export const sincos3d = (times: number, gridH: number, gridW: number, dim: number): Float32Array => {
+  positiveInt('sincos3d.times', times);
+  const id = `${times}x${gridH}x${gridW}x${dim}/3d`;
+  const hit = cache.get(id);
+  if (hit) return hit;
+  const space = sincos2d(gridH, gridW, dim);
+  const time = sincos1d(
+    dim,
+    Float64Array.from({ length: times }, (_, s) => s),
+  );
+  const hw = gridH * gridW;
+  const out = new Float32Array(times * hw * dim);
+  for (let s = 0; s < times; s++)
+    for (let i = 0; i < hw; i++) for (let c = 0; c < dim; c++) out[(s * hw + i) * dim + c] = space[i * dim + c]! + time[s * dim + c]!;
+  cache.set(id, out);
+  return out;
+};
+
+/**
+ * The fixed sin-cos table of a token grid: {@link sincos2d} for [rows, cols], {@link sincos3d}
+ * for [times, rows, cols].
+ *
+ * @example
+ * sincosTable([8, 8], 64).length // 64 * 64
+ * @since 0.1.0
+ */
+export const sincosTable = (grid: readonly [number, number] | readonly [number, number, number], dim: number): Float32Array =>
+  grid.length === 2 ? sincos2d(grid[0], grid[1], dim) : sincos3d(grid[0], grid[1], grid[2], dim);
+
+const tokensOf = (grid: readonly number[]): number => grid.reduce((a, b) => a * b, 1);
+
+/**
+ * Adds the fixed sin-cos embedding of a token grid ([rows, cols], or [times, rows, cols] for
+ * video) to tokens [B, prefix + L, D]. The first `prefix` tokens (CLS and the like) get zeros,
+ * as in the reference MAE. No params: the table is a constant.
  *
  * @example
  * const pos = sincosPosEmbed([8, 8], { prefix: 1 })
  * @since 0.1.0
  */
 export const sincosPosEmbed = (
-  grid: readonly [number, number],
+  grid: readonly [number, number] | readonly [number, number, number],
   options: { readonly prefix?: number } = {},
   name = 'sincosPosEmbed',
 ): Layer<NoParams, Tensor, Tensor> => {
-  const [gh, gw] = grid;
+  const l = tokensOf(grid);
   const prefix = options.prefix ?? 0;
   if (!Number.isInteger(prefix) || prefix < 0) throw new ConfigError(`${name}.prefix`, prefix, 'must be a non-negative integer');
-  const n = prefix + gh * gw;
+  const n = prefix + l;
   return layer<NoParams, Tensor, Tensor>(
     name,
     (_key, inSpec) => {
       const s = expectRank(`${name} input`, inSpec, 3, [null, n, null]);
-      sincos2d(gh, gw, s[2]!);
+      sincosTable(grid, s[2]!);
       return { params: noParams, outSpec: inSpec };
     },
     (_p, x) => {
       const d = x.shape[2]!;
-      const table = tf.tensor(sincos2d(gh, gw, d), [1, gh * gw, d]);
+      const table = tf.tensor(sincosTable(grid, d), [1, l, d]);
       return tf.add(
         x,
         prefix === 0

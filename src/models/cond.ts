@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
-import { ConfigError, ShapeError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import type { Mask } from '../corruption/mask.js';
+import { patchingFor, type InputShape } from '../vision/patchify.js';
 import { layer, type Layer } from '../core/layer.js';
 import { spec, type SpecOf } from '../core/spec.js';
 import type { Corruption } from '../corruption/corruption.js';
@@ -14,7 +16,7 @@ import { Schedule } from '../corruption/schedule.js';
 import { condAe, type CondAe, type CondAeConfig, type CondAeParams } from '../vision/condAe.js';
 import type { VitSize } from '../vision/vit.js';
 import { Method } from './methods.js';
-import { methodModel, type ModelIn, type ModelOut, type NetworkIn, type NetworkOut } from './model.js';
+import { checkInputSpec, methodModel, type ModelIn, type ModelOut, type NetworkIn, type NetworkOut } from './model.js';
 
 /** The methods this module builds. */
 export type CondMethod = 'umd' | 'maskdit' | 'dit';
@@ -25,8 +27,12 @@ export type CondMethod = 'umd' | 'maskdit' | 'dit';
  * @since 0.1.0
  */
 export interface CondConfig {
-  readonly image: readonly [number, number, number];
+  /** Input shape: [H, W, C] for images, [T, H, W, C] for videos. */
+  readonly image: InputShape;
+  /** Patch size in pixels. */
   readonly patch: number;
+  /** Video only: frames per tubelet token (default 2). */
+  readonly tubelet?: number;
   readonly encoder: VitSize;
   readonly decoder: VitSize;
   readonly clsTokens?: number;
@@ -39,8 +45,12 @@ export interface CondConfig {
   readonly cleanShare?: number;
   readonly cleanRatio?: number;
   readonly noisedRatio?: number;
-  /** MaskDiT: the mask ratio (default 0.5). */
+  /** UMD: mask kinds of the two shares (default random at their ratios; e.g. tube masks on video). */
+  readonly cleanMask?: Mask;
+  readonly noisedMask?: Mask;
+  /** MaskDiT: the mask ratio (default 0.5) or kind. */
   readonly maskRatio?: number;
+  readonly mask?: Mask;
 }
 
 const small = (w: number, depth: number, heads: number, decDepth: number): Pick<CondConfig, 'image' | 'patch' | 'encoder' | 'decoder'> => ({
@@ -89,18 +99,21 @@ export const COND_PRESETS = {
 /** The corruption of a method and configuration. */
 export const condCorruption = (method: CondMethod, cfg: CondConfig): Corruption => {
   const schedule = cfg.schedule ?? Schedule.cosine();
+  const patch = patchingFor(cfg.image, cfg.patch, cfg.tubelet);
   if (method === 'umd') {
     return Method.umd({
-      patch: cfg.patch,
+      patch,
       schedule,
       cleanShare: cfg.cleanShare ?? 0.5,
       cleanRatio: cfg.cleanRatio ?? 0.75,
       noisedRatio: cfg.noisedRatio ?? 0.375,
+      ...(cfg.cleanMask ? { cleanMask: cfg.cleanMask } : {}),
+      ...(cfg.noisedMask ? { noisedMask: cfg.noisedMask } : {}),
     });
   }
   return method === 'dit'
-    ? Method.dit({ patch: cfg.patch, schedule })
-    : Method.maskdit({ patch: cfg.patch, schedule, maskRatio: cfg.maskRatio ?? 0.5 });
+    ? Method.dit({ patch, schedule })
+    : Method.maskdit({ patch, schedule, maskRatio: cfg.maskRatio ?? 0.5, ...(cfg.mask ? { mask: cfg.mask } : {}) });
 };
 
 /** The heads a corruption's objectives use, x0 first. */
@@ -137,6 +150,7 @@ export const condModel = (method: CondMethod, cfg: CondConfig): CondModel => {
   const aeConfig: CondAeConfig = {
     image: cfg.image,
     patch: cfg.patch,
+    ...(cfg.tubelet === undefined ? {} : { tubelet: cfg.tubelet }),
     encoder: cfg.encoder,
     decoder: cfg.decoder,
     clsTokens: cfg.clsTokens ?? 0,
@@ -151,9 +165,7 @@ export const condModel = (method: CondMethod, cfg: CondConfig): CondModel => {
   const l = layer<CondAeParams, ModelIn, ModelOut>(
     method,
     (key, inSpec) => {
-      const [, h, w, c] = inSpec.images.shape;
-      if (h !== cfg.image[0] || w !== cfg.image[1] || c !== cfg.image[2])
-        throw new ShapeError('images', `[B, ${cfg.image.join(', ')}] (the configured image size)`, inSpec.images.shape);
+      checkInputSpec(inSpec.images, cfg.image);
       return { params: inner.init(key, inSpec).params, outSpec: { loss: spec([]), groups: [], names: [] } as unknown as SpecOf<ModelOut> };
     },
     (params, x, c) => inner.apply(params, x, c),

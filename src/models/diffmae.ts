@@ -10,20 +10,21 @@
 import { pipe } from 'fp-ts/lib/function.js';
 import { positiveInt } from '../core/check.js';
 import type { Params } from '../core/params.js';
-import { ConfigError, ShapeError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import type { Mask } from '../corruption/mask.js';
 import { layer, type Layer } from '../core/layer.js';
 import { spec, type SpecOf } from '../core/spec.js';
 import type { Tensor } from '../core/tf.js';
 import { lift } from '../combinators/lift.js';
-import { start, then } from '../combinators/stage.js';
+import { start, stage } from '../combinators/stage.js';
 import type { Corruption } from '../corruption/corruption.js';
 import type { Target } from '../corruption/objective.js';
 import { Schedule } from '../corruption/schedule.js';
 import { diffDecoder, type DiffDecoderConfig } from '../vision/cross.js';
-import { gridOf, patches } from '../vision/patchify.js';
+import { gridOf, patchingFor, tokenGrid, type InputShape } from '../vision/patchify.js';
 import { visibleEncoder, visibleEncoderWithFeatures, type VitSize } from '../vision/vit.js';
 import { Method } from './methods.js';
-import { methodModel, type ModelIn, type ModelOut, type NetworkIn, type NetworkOut } from './model.js';
+import { checkInputSpec, methodModel, type ModelIn, type ModelOut, type NetworkIn, type NetworkOut } from './model.js';
 
 /**
  * A DiffMAE configuration.
@@ -31,12 +32,18 @@ import { methodModel, type ModelIn, type ModelOut, type NetworkIn, type NetworkO
  * @since 0.1.0
  */
 export interface DiffMaeConfig {
-  readonly image: readonly [number, number, number];
+  /** Input shape: [H, W, C] for images, [T, H, W, C] for videos. */
+  readonly image: InputShape;
+  /** Patch size in pixels. */
   readonly patch: number;
+  /** Video only: frames per tubelet token (default 2). */
+  readonly tubelet?: number;
   readonly encoder: VitSize;
   readonly decoder: DiffDecoderConfig;
   /** Default 0.75 (0.9 for video in the paper). */
   readonly maskRatio?: number;
+  /** The mask kind (default random at `maskRatio`; e.g. `Mask.tube(0.9)` for video). */
+  readonly mask?: Mask;
   /** Default: cosine, T = 1000. */
   readonly schedule?: Schedule;
   /** What the decoder predicts (default x0, as the paper). */
@@ -105,8 +112,8 @@ export interface DiffMaeParts {
  * @since 0.1.0
  */
 export const diffmaeNetwork = (cfg: DiffMaeConfig) => {
-  const grid = gridOf(patches(cfg.patch), cfg.image);
-  const g = [grid.rows, grid.cols] as const;
+  const grid = gridOf(patchingFor(cfg.image, cfg.patch, cfg.tubelet), cfg.image);
+  const g = tokenGrid(grid);
   const topDown = cfg.decoder.topDown ?? false;
   if (topDown && cfg.decoder.kind === 'joint') throw new ConfigError('decoder.topDown', true, 'applies to the cross decoders only');
   if (topDown && cfg.decoder.depth > cfg.encoder.depth)
@@ -121,7 +128,7 @@ export const diffmaeNetwork = (cfg: DiffMaeConfig) => {
     (e: { readonly out: Tensor }) => (target === 'x0' ? { predX0: e.out } : { predEps: e.out }),
     (s) => (target === 'x0' ? { predX0: s.out } : { predEps: s.out }),
   );
-  const network = pipe(start<NetworkIn>(), then('encoder', encoder), then('decoder', decoder), then('heads', heads));
+  const network = pipe(start<NetworkIn>(), stage('encoder', encoder), stage('decoder', decoder), stage('heads', heads));
   return { network: network as unknown as Layer<DiffMaeParams, NetworkIn, NetworkOut>, parts: { encoder, decoder } as DiffMaeParts };
 };
 
@@ -158,7 +165,8 @@ export const diffmae = (config: DiffMaeConfig | DiffMaePreset): DiffMaeModel => 
   const cfg: DiffMaeConfig = typeof config === 'string' ? DIFFMAE_PRESETS[config] : config;
   positiveInt('diffmae.patch', cfg.patch);
   const corruption = Method.diffmae({
-    patch: cfg.patch,
+    patch: patchingFor(cfg.image, cfg.patch, cfg.tubelet),
+    ...(cfg.mask ? { mask: cfg.mask } : {}),
     maskRatio: cfg.maskRatio ?? 0.75,
     schedule: cfg.schedule ?? Schedule.cosine(),
     target: cfg.target ?? 'x0',
@@ -168,9 +176,7 @@ export const diffmae = (config: DiffMaeConfig | DiffMaePreset): DiffMaeModel => 
   const l = layer<DiffMaeParams, ModelIn, ModelOut>(
     'diffmae',
     (key, inSpec) => {
-      const [, h, w, c] = inSpec.images.shape;
-      if (h !== cfg.image[0] || w !== cfg.image[1] || c !== cfg.image[2])
-        throw new ShapeError('images', `[B, ${cfg.image.join(', ')}] (the configured image size)`, inSpec.images.shape);
+      checkInputSpec(inSpec.images, cfg.image);
       const r = inner.init(key, inSpec);
       return { params: r.params, outSpec: { loss: spec([]), groups: [], names: [] } as unknown as SpecOf<ModelOut> };
     },

@@ -7,17 +7,18 @@
  */
 import { pipe } from 'fp-ts/lib/function.js';
 import { positiveInt } from '../core/check.js';
-import { ConfigError, ShapeError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import type { Mask } from '../corruption/mask.js';
 import { layer, type Layer } from '../core/layer.js';
 import { spec, type SpecOf } from '../core/spec.js';
 import type { Tensor } from '../core/tf.js';
 import { lift } from '../combinators/lift.js';
-import { start, then } from '../combinators/stage.js';
+import { start, stage } from '../combinators/stage.js';
 import type { Corruption } from '../corruption/corruption.js';
-import { gridOf, patches } from '../vision/patchify.js';
+import { gridOf, patchingFor, tokenGrid, type InputShape } from '../vision/patchify.js';
 import { jointDecoder, visibleEncoder, type VitSize } from '../vision/vit.js';
 import { Method } from './methods.js';
-import { methodModel, type ModelIn, type NetworkIn } from './model.js';
+import { checkInputSpec, methodModel, type ModelIn, type NetworkIn } from './model.js';
 
 /**
  * An MAE configuration.
@@ -25,13 +26,18 @@ import { methodModel, type ModelIn, type NetworkIn } from './model.js';
  * @since 0.1.0
  */
 export interface MaeConfig {
-  /** Image height, width, channels. */
-  readonly image: readonly [number, number, number];
+  /** Input shape: [H, W, C] for images, [T, H, W, C] for videos. */
+  readonly image: InputShape;
+  /** Patch size in pixels. */
   readonly patch: number;
+  /** Video only: frames per tubelet token (default 2). */
+  readonly tubelet?: number;
   readonly encoder: VitSize;
   readonly decoder: VitSize;
   /** Default 0.75. */
   readonly maskRatio?: number;
+  /** The mask kind (default random at `maskRatio`; e.g. `Mask.tube(0.9)` for video). */
+  readonly mask?: Mask;
   /** Normalise each target patch by its own mean and variance (default false). */
   readonly normPix?: boolean;
 }
@@ -82,13 +88,13 @@ export type MaePreset = keyof typeof MAE_PRESETS;
  * @since 0.1.0
  */
 export const maeNetwork = (cfg: MaeConfig) => {
-  const grid = gridOf(patches(cfg.patch), cfg.image);
-  const g = [grid.rows, grid.cols] as const;
+  const grid = gridOf(patchingFor(cfg.image, cfg.patch, cfg.tubelet), cfg.image);
+  const g = tokenGrid(grid);
   return pipe(
     start<NetworkIn>(),
-    then('encoder', visibleEncoder({ ...cfg.encoder, grid: g })),
-    then('decoder', jointDecoder({ ...cfg.decoder, grid: g, outDim: grid.patchDim })),
-    then(
+    stage('encoder', visibleEncoder({ ...cfg.encoder, grid: g })),
+    stage('decoder', jointDecoder({ ...cfg.decoder, grid: g, outDim: grid.patchDim })),
+    stage(
       'heads',
       lift(
         'x0Head',
@@ -146,16 +152,19 @@ export const mae = (config: MaeConfig | MaePreset): MaeModel => {
   if (typeof config === 'string' && !(config in MAE_PRESETS))
     throw new ConfigError('preset', config, `must be one of ${Object.keys(MAE_PRESETS).join(', ')}`);
   positiveInt('mae.patch', cfg.patch);
-  const corruption = Method.mae({ patch: cfg.patch, maskRatio: cfg.maskRatio ?? 0.75, normPix: cfg.normPix ?? false });
+  const corruption = Method.mae({
+    patch: patchingFor(cfg.image, cfg.patch, cfg.tubelet),
+    maskRatio: cfg.maskRatio ?? 0.75,
+    normPix: cfg.normPix ?? false,
+    ...(cfg.mask ? { mask: cfg.mask } : {}),
+  });
   const network = maeNetwork(cfg);
   const inner = methodModel(corruption, network, 'mae');
   const l = layer<MaeParams, ModelIn, MaeOut>(
     'mae',
     (key, inSpec) => {
-      const [b, h, w, ch] = inSpec.images.shape;
-      if (h !== cfg.image[0] || w !== cfg.image[1] || ch !== cfg.image[2]) {
-        throw new ShapeError('images', `[B, ${cfg.image.join(', ')}] (the configured image size)`, inSpec.images.shape);
-      }
+      checkInputSpec(inSpec.images, cfg.image);
+      const b = inSpec.images.shape[0];
       const r = inner.init(key, inSpec);
       const grid = gridOf(corruption.patching, cfg.image);
       return {

@@ -22,7 +22,7 @@ import { Noise } from '../corruption/noise.js';
 import { term, type Target } from '../corruption/objective.js';
 import { Schedule } from '../corruption/schedule.js';
 import { Time } from '../corruption/time.js';
-import { patches } from '../vision/patchify.js';
+import { patches, type Patching } from '../vision/patchify.js';
 
 /**
  * Options every method takes.
@@ -30,9 +30,11 @@ import { patches } from '../vision/patchify.js';
  * @since 0.1.0
  */
 export interface MethodOptions {
-  /** Patch size in pixels. */
-  readonly patch: number;
+  /** Patch size in pixels (square image patches), or a patching value such as `tubelets(2, 16)` for video. */
+  readonly patch: number | Patching;
 }
+
+const patchingOf = (o: MethodOptions): Patching => (typeof o.patch === 'number' ? patches(o.patch) : o.patch);
 
 /**
  * Method constructors. All options but `patch` default to the papers' values.
@@ -41,15 +43,16 @@ export interface MethodOptions {
  * Method.mae({ patch: 16 })
  * Method.diffmae({ patch: 16, schedule: Schedule.linear() })
  * Method.umd({ patch: 4 })
+ * Method.mae({ patch: tubelets(2, 16), mask: Mask.tube(0.9) }) // video MAE: only the patching and the mask change
  * @since 0.1.0
  */
 export const Method = {
   /** MAE (He et al.): clean visible patches, x0 loss on the masked ones. */
-  mae: (o: MethodOptions & { readonly maskRatio?: number; readonly normPix?: boolean }): Corruption =>
+  mae: (o: MethodOptions & { readonly maskRatio?: number; readonly mask?: Mask; readonly normPix?: boolean }): Corruption =>
     corruption(
-      patches(o.patch),
+      patchingOf(o),
       {
-        mask: Mask.random(o.maskRatio ?? 0.75),
+        mask: o.mask ?? Mask.random(o.maskRatio ?? 0.75),
         noise: Noise.none(),
         time: Time.zero(),
         objective: [term('x0', 'masked', 1, { normPix: o.normPix ?? false })],
@@ -58,11 +61,13 @@ export const Method = {
     ),
 
   /** DiffMAE (Wei et al.): noise on the masked patches only, t ~ U{1..T}, x0 (or eps) loss on them. */
-  diffmae: (o: MethodOptions & { readonly maskRatio?: number; readonly schedule?: Schedule; readonly target?: Target }): Corruption =>
+  diffmae: (
+    o: MethodOptions & { readonly maskRatio?: number; readonly mask?: Mask; readonly schedule?: Schedule; readonly target?: Target },
+  ): Corruption =>
     corruption(
-      patches(o.patch),
+      patchingOf(o),
       {
-        mask: Mask.random(o.maskRatio ?? 0.75),
+        mask: o.mask ?? Mask.random(o.maskRatio ?? 0.75),
         noise: Noise.masked(o.schedule ?? Schedule.cosine()),
         time: Time.uniform(),
         objective: [term(o.target ?? 'x0', 'masked')],
@@ -79,6 +84,9 @@ export const Method = {
       readonly cleanShare?: number;
       readonly cleanRatio?: number;
       readonly noisedRatio?: number;
+      /** Mask kinds of the two shares (default random at their ratios; e.g. tube masks on video). */
+      readonly cleanMask?: Mask;
+      readonly noisedMask?: Mask;
       readonly schedule?: Schedule;
     },
   ): Corruption => {
@@ -86,7 +94,12 @@ export const Method = {
     const clean: WeightedBranch = {
       name: 'clean',
       weight: r0,
-      branch: { mask: Mask.random(o.cleanRatio ?? 0.75), noise: Noise.none(), time: Time.zero(), objective: [term('x0', 'masked')] },
+      branch: {
+        mask: o.cleanMask ?? Mask.random(o.cleanRatio ?? 0.75),
+        noise: Noise.none(),
+        time: Time.zero(),
+        objective: [term('x0', 'masked')],
+      },
     };
     // With no mask on the noised share (class-conditional fine-tuning), both heads are scored
     // over every patch, as the reference code does when its mask is off.
@@ -95,24 +108,24 @@ export const Method = {
       name: 'noised',
       weight: 1 - r0,
       branch: {
-        mask: unmasked ? Mask.none() : Mask.random(o.noisedRatio ?? 0.375),
+        mask: unmasked ? Mask.none() : (o.noisedMask ?? Mask.random(o.noisedRatio ?? 0.375)),
         noise: Noise.all(o.schedule ?? Schedule.cosine()),
         time: Time.uniform(),
         objective: unmasked ? [term('eps', 'all', 0.5), term('x0', 'all', 0.5)] : [term('eps', 'visible', 0.5), term('x0', 'masked', 0.5)],
       },
     };
     return mixture(
-      patches(o.patch),
+      patchingOf(o),
       [clean, noised].filter((b) => b.weight > 0),
     );
   },
 
   /** MaskDiT (Zheng et al.): 50% mask, whole-image noise, denoising on visible + 0.1 masked reconstruction. */
-  maskdit: (o: MethodOptions & { readonly maskRatio?: number; readonly schedule?: Schedule }): Corruption =>
+  maskdit: (o: MethodOptions & { readonly maskRatio?: number; readonly mask?: Mask; readonly schedule?: Schedule }): Corruption =>
     corruption(
-      patches(o.patch),
+      patchingOf(o),
       {
-        mask: Mask.random(o.maskRatio ?? 0.5),
+        mask: o.mask ?? Mask.random(o.maskRatio ?? 0.5),
         noise: Noise.all(o.schedule ?? Schedule.cosine()),
         time: Time.uniform(),
         objective: [term('eps', 'visible'), term('x0', 'masked', 0.1, { normPix: true })],
@@ -123,7 +136,7 @@ export const Method = {
   /** DiT (Peebles & Xie): no mask, whole-image noise, eps loss everywhere. */
   dit: (o: MethodOptions & { readonly schedule?: Schedule }): Corruption =>
     corruption(
-      patches(o.patch),
+      patchingOf(o),
       { mask: Mask.none(), noise: Noise.all(o.schedule ?? Schedule.cosine()), time: Time.uniform(), objective: [term('eps', 'all')] },
       'dit',
     ),

@@ -9,11 +9,11 @@ import { ConfigError, ShapeError } from '../core/errors.js';
 import { fold } from '../core/key.js';
 import { layer, subCtx, type Ctx, type Layer } from '../core/layer.js';
 import type { Params } from '../core/params.js';
-import { expectRank, spec, type SpecOf, type TensorSpec } from '../core/spec.js';
+import { spec, type SpecOf, type TensorSpec } from '../core/spec.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { corrupt, corruptPatches, type Corrupted, type Corruption, type CorruptOptions } from '../corruption/corruption.js';
 import { objectiveLoss } from '../corruption/objective.js';
-import { gridOf, patchifyOp, type Grid } from '../vision/patchify.js';
+import { batchGrid, patchifyOp, type Grid, type InputShape } from '../vision/patchify.js';
 
 /**
  * What a network is handed for one group (all [n, ...] for the group's n samples).
@@ -90,9 +90,20 @@ export const networkInSpec = (g: Grid): SpecOf<NetworkIn> => ({
   t: spec([-1], 'int32'),
 });
 
-const imageGrid = (c: Corruption, s: TensorSpec): Grid => {
-  const sh = expectRank('images', s, 4, [], '[B, H, W, C]');
-  return gridOf(c.patching, [sh[1]!, sh[2]!, sh[3]!]);
+const imageGrid = (c: Corruption, s: TensorSpec): Grid => batchGrid(c.patching, s.shape);
+
+/**
+ * Checks that a batch spec [B, ...shape] matches a model's configured input shape; a
+ * {@link ShapeError} names the expected shape otherwise.
+ *
+ * @example
+ * checkInputSpec(inSpec.images, [32, 32, 3])
+ * @since 0.1.0
+ */
+export const checkInputSpec = (s: TensorSpec, shape: InputShape): void => {
+  const rest = s.shape.slice(1);
+  if (rest.length !== shape.length || rest.some((d, i) => d !== shape[i]))
+    throw new ShapeError('images', `[B, ${shape.join(', ')}] (the configured input shape)`, s.shape);
 };
 
 /**
@@ -181,8 +192,7 @@ export const applyWithMask = <P extends Params>(
 ): GroupOut => {
   if (corruption.branches.length !== 1)
     throw new ConfigError('corruption.branches', corruption.branches.length, 'a given mask needs a single-branch corruption');
-  if (images.rank !== 4) throw new ShapeError('images', '[N, H, W, C]', images.shape);
-  const grid = gridOf(corruption.patching, [images.shape[1]!, images.shape[2]!, images.shape[3]!]);
+  const grid = batchGrid(corruption.patching, images.shape);
   const x0 = patchifyOp(corruption.patching, images);
   const g = corruptPatches(corruption.branches[0]!.branch, fold(c.key, 'corrupt'), grid, x0, { draw });
   try {

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { ConfigError, FormatError } from '../core/errors.js';
+import { Mask } from '../corruption/mask.js';
 import type { Layer } from '../core/layer.js';
 import type { Params } from '../core/params.js';
 import type { Tensor } from '../core/tf.js';
@@ -105,4 +106,53 @@ export const specFromMetadata = (meta: Record<string, string>, file: string): Mo
   }
   if (typeof config !== 'object' || config === null) throw new FormatError(file, 'metadata model is not a configuration object');
   return { method, config } as ModelSpec;
+};
+
+/**
+ * A spec on video: clips of `frames` frames of the configured image size, cut into tubelets of
+ * `tubelet` frames (default 2). Only the input shape and the patching change.
+ *
+ * @example
+ * onVideo(presetSpec('mae', 'micro/4'), 8) // image [8, 32, 32, 3], tubelet 2
+ * @since 0.1.0
+ */
+export const onVideo = (spec: ModelSpec, frames: number, tubelet = 2): ModelSpec => {
+  const image = spec.config.image;
+  const hwc = (image.length === 4 ? image.slice(1) : image) as readonly [number, number, number];
+  const config = { ...spec.config, image: [frames, ...hwc] as const, tubelet };
+  return { method: spec.method, config } as ModelSpec;
+};
+
+/**
+ * A spec whose masks are of `kind` (random, tube or frame) at the method's own ratios: MAE,
+ * DiffMAE and MaskDiT get `mask`, UMD gets `cleanMask` and `noisedMask`; DiT has no mask and
+ * accepts only `random` (a no-op).
+ *
+ * @example
+ * withMaskKind(onVideo(presetSpec('diffmae', 'micro/4'), 8), 'tube')
+ * @since 0.1.0
+ */
+export const withMaskKind = (spec: ModelSpec, kind: 'random' | 'tube' | 'frame'): ModelSpec => {
+  const make = (ratio: number): Mask => (kind === 'random' ? Mask.random(ratio) : kind === 'tube' ? Mask.tube(ratio) : Mask.frame(ratio));
+  switch (spec.method) {
+    case 'mae':
+    case 'diffmae':
+      return { ...spec, config: { ...spec.config, mask: make(spec.config.maskRatio ?? 0.75) } } as ModelSpec;
+    case 'maskdit':
+      return { ...spec, config: { ...spec.config, mask: make(spec.config.maskRatio ?? 0.5) } };
+    case 'umd': {
+      const noised = spec.config.noisedRatio ?? 0.375;
+      return {
+        ...spec,
+        config: {
+          ...spec.config,
+          cleanMask: make(spec.config.cleanRatio ?? 0.75),
+          ...(noised === 0 ? {} : { noisedMask: make(noised) }),
+        },
+      };
+    }
+    case 'dit':
+      if (kind !== 'random') throw new ConfigError('mask kind', kind, 'DiT has no mask');
+      return spec;
+  }
 };

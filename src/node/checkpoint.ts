@@ -8,11 +8,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '../core/errors.js';
-import { key } from '../core/key.js';
-import { disposeParams, type Params } from '../core/params.js';
-import { spec as tensorSpec } from '../core/spec.js';
-import type { Norm } from '../eval/heldout.js';
-import { buildModel, specFromMetadata, type BuiltModel, type ModelSpec } from '../models/registry.js';
+import type { Params } from '../core/params.js';
+import { openModelBytes, type OpenedModel } from '../models/open.js';
 import { checkpointMetadata, decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.js';
 import type { TrainState } from '../train/step.js';
 import { writeFileAtomic } from './files.js';
@@ -58,68 +55,11 @@ export const loadCheckpoint = <P extends Params>(path: string, template: P): { s
   decodeCheckpoint(readBytes(path), path, template);
 
 /**
- * A checkpoint opened for use: its model, the weights to use (the EMA when the checkpoint has
- * one and `weights` is `auto` or `ema`), the input normalisation and the metadata. The optimiser
- * state and the weights not chosen are freed; dispose `params` when done.
- *
- * @since 0.1.0
- */
-export interface OpenedModel {
-  readonly path: string;
-  readonly spec: ModelSpec;
-  readonly built: BuiltModel;
-  readonly params: Params;
-  readonly norm: Norm;
-  readonly step: number;
-  /** Which weights `params` are. */
-  readonly weights: 'params' | 'ema';
-  readonly metadata: Record<string, string>;
-}
-
-/**
- * Opens a training checkpoint as a model with its weights (see {@link OpenedModel}). Checks the
- * metadata (method, model configuration, normalisation) and names the file in every error.
+ * Opens a checkpoint file as a model with its weights (see {@link openModelBytes}).
  *
  * @example
  * const { built, params, norm } = openModel('runs/mae-micro/checkpoints/latest.safetensors')
  * @since 0.1.0
  */
-export const openModel = (path: string, options: { readonly weights?: 'auto' | 'ema' | 'params' } = {}): OpenedModel => {
-  const metadata = readCheckpointMetadata(path);
-  const spec = specFromMetadata(metadata, path);
-  const built = buildModel(spec);
-  let norm: Norm;
-  try {
-    norm = JSON.parse(metadata['norm'] ?? 'null') as Norm;
-    const ok = (v: unknown): boolean =>
-      Array.isArray(v) && v.length === built.model.config.image[2] && v.every((x) => typeof x === 'number' && Number.isFinite(x));
-    if (!norm || !ok(norm.mean) || !ok(norm.std) || norm.std.some((s) => !(s > 0))) throw new Error('norm');
-  } catch {
-    throw new FormatError(path, 'metadata norm (per-channel mean and std) is missing or malformed');
-  }
-  const [h, w, c] = built.model.config.image;
-  const template = built.model.init(key(0), { images: tensorSpec([-1, h, w, c]) }).params as Params;
-  let state: TrainState<Params>;
-  try {
-    state = loadCheckpoint(path, template).state;
-  } finally {
-    disposeParams(template);
-  }
-  const want = options.weights ?? 'auto';
-  if (want === 'ema' && !state.ema) {
-    for (const s of [state.params, state.opt.m, state.opt.v]) disposeParams(s);
-    throw new FormatError(path, 'has no EMA weights (train with --ema)');
-  }
-  const useEma = want !== 'params' && state.ema !== undefined;
-  for (const s of [state.opt.m, state.opt.v, useEma ? state.params : state.ema]) if (s) disposeParams(s);
-  return {
-    path,
-    spec,
-    built,
-    params: useEma ? state.ema! : state.params,
-    norm,
-    step: state.step,
-    weights: useEma ? 'ema' : 'params',
-    metadata,
-  };
-};
+export const openModel = (path: string, options: { readonly weights?: 'auto' | 'ema' | 'params' } = {}): OpenedModel =>
+  openModelBytes(readBytes(path), path, options);

@@ -1,16 +1,18 @@
 /**
  * Choosing training data from the command line: `synthetic` (generated, the embedded default),
  * `cifar10:DIR` (binary batches), `folder:DIR` (PNG/JPEG, optionally resized) or
- * `npy:IMAGES.npy[:LABELS.npy]`. Each gives a training split and a held-out split.
+ * `npy:IMAGES.npy[:LABELS.npy]`; for video, `synthetic-video` (generated bouncing shapes),
+ * `clips:DIR` (frame folders) or `npy:CLIPS.npy` holding [N, T, H, W, C]. Each gives a training
+ * split and a held-out split.
  *
  * @since 0.1.0
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError, FormatError, ShapeError } from '../core/errors.js';
 import { assertFiniteImages, slice } from '../data/batches.js';
-import { synthetic, type LabelledImages } from '../data/synthetic.js';
+import { synthetic, syntheticVideos, type LabelledImages } from '../data/synthetic.js';
 import { readNpy } from '../io/npy.js';
-import { loadCifar10, loadImageFolder } from './loaders.js';
+import { loadCifar10, loadClipFolder, loadImageFolder } from './loaders.js';
 
 /**
  * A data source.
@@ -21,7 +23,9 @@ export type DataSource =
   | { readonly kind: 'synthetic' }
   | { readonly kind: 'cifar10'; readonly dir: string }
   | { readonly kind: 'folder'; readonly dir: string }
-  | { readonly kind: 'npy'; readonly images: string; readonly labels?: string };
+  | { readonly kind: 'npy'; readonly images: string; readonly labels?: string }
+  | { readonly kind: 'synthetic-video' }
+  | { readonly kind: 'clips'; readonly dir: string };
 
 /**
  * Parses `--data`.
@@ -32,22 +36,35 @@ export type DataSource =
  */
 export const parseDataSource = (s: string): DataSource => {
   if (s === 'synthetic') return { kind: 'synthetic' };
+  if (s === 'synthetic-video') return { kind: 'synthetic-video' };
   const i = s.indexOf(':');
   const kind = i < 0 ? s : s.slice(0, i);
   const rest = i < 0 ? '' : s.slice(i + 1);
-  if ((kind === 'cifar10' || kind === 'folder') && rest) return { kind, dir: rest };
+  if ((kind === 'cifar10' || kind === 'folder' || kind === 'clips') && rest) return { kind, dir: rest };
   if (kind === 'npy' && rest) {
     const [images, labels] = rest.split(':');
     return labels ? { kind: 'npy', images: images!, labels } : { kind: 'npy', images: images! };
   }
-  throw new ConfigError('--data', s, 'must be synthetic, cifar10:DIR, folder:DIR or npy:IMAGES.npy[:LABELS.npy]');
+  throw new ConfigError(
+    '--data',
+    s,
+    'must be synthetic, cifar10:DIR, folder:DIR, npy:IMAGES.npy[:LABELS.npy], synthetic-video or clips:DIR',
+  );
 };
 
 const readNpyImages = (path: string, labelsPath?: string): LabelledImages => {
   if (!existsSync(path)) throw new FormatError(path, 'no such file');
   const a = readNpy(new Uint8Array(readFileSync(path)), path);
-  if (a.shape.length !== 4) throw new ShapeError(`${path}`, '[N, H, W, C]', a.shape);
-  const [count, height, width, channels] = a.shape as [number, number, number, number];
+  if (a.shape.length !== 4 && a.shape.length !== 5)
+    throw new ShapeError(`${path}`, '[N, H, W, C] images or [N, T, H, W, C] clips', a.shape);
+  const video = a.shape.length === 5;
+  const [count, frames, height, width, channels] = (video ? a.shape : [a.shape[0], 1, ...a.shape.slice(1)]) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   let images: Float32Array;
   if (a.dtype === 'uint8') images = Float32Array.from(a.data, (v) => v / 255);
   else if (a.dtype === 'float32') images = a.data;
@@ -66,15 +83,16 @@ const readNpyImages = (path: string, labelsPath?: string): LabelledImages => {
     if (bad >= 0) throw new FormatError(labelsPath, `label ${labels[bad]} at index ${bad} is negative`);
   }
   const classes = Array.from({ length: Math.max(1, ...labels) + 1 }, (_, k) => String(k));
-  const d = { count, height, width, channels, images, labels, classes };
+  const d = { count, ...(video ? { frames } : {}), height, width, channels, images, labels, classes };
   assertFiniteImages(path, d);
   return d;
 };
 
 /**
  * Loads a source as { train, held } (held-out images for reconstruction pictures and metrics):
- * synthetic data uses `count` training images and `held` more generated after them; CIFAR-10
- * uses its test batch; folders and .npy files hold out their last `held` images.
+ * synthetic data (images, or clips of `frames` frames) uses `count` training samples and `held`
+ * more generated after them; CIFAR-10 uses its test batch; folders, clip folders and .npy files
+ * hold out their last `held` samples.
  *
  * @example
  * const { train, held } = loadSplits({ kind: 'synthetic' }, { count: 2000, held: 200, seed: 0 })
@@ -82,22 +100,29 @@ const readNpyImages = (path: string, labelsPath?: string): LabelledImages => {
  */
 export const loadSplits = (
   src: DataSource,
-  o: { readonly count: number; readonly held: number; readonly seed: number; readonly size?: number },
+  o: { readonly count: number; readonly held: number; readonly seed: number; readonly size?: number; readonly frames?: number },
 ): { readonly train: LabelledImages; readonly held: LabelledImages } => {
   switch (src.kind) {
     case 'synthetic':
       return {
-        train: synthetic({ count: o.count, seed: o.seed }),
-        held: synthetic({ count: o.held, seed: o.seed, start: o.count }),
+        train: synthetic({ count: o.count, seed: o.seed, ...(o.size === undefined ? {} : { size: o.size }) }),
+        held: synthetic({ count: o.held, seed: o.seed, start: o.count, ...(o.size === undefined ? {} : { size: o.size }) }),
       };
+    case 'synthetic-video': {
+      const v = { seed: o.seed, frames: o.frames ?? 8, ...(o.size === undefined ? {} : { size: o.size }) };
+      return { train: syntheticVideos({ count: o.count, ...v }), held: syntheticVideos({ count: o.held, start: o.count, ...v }) };
+    }
     case 'cifar10':
       return { train: loadCifar10(src.dir, 'train'), held: slice(loadCifar10(src.dir, 'test'), 0, o.held) };
     case 'folder':
+    case 'clips':
     case 'npy': {
       const all =
         src.kind === 'folder'
           ? loadImageFolder(src.dir, o.size === undefined ? {} : { size: o.size })
-          : readNpyImages(src.images, src.labels);
+          : src.kind === 'clips'
+            ? loadClipFolder(src.dir, { frames: o.frames ?? 8, ...(o.size === undefined ? {} : { size: o.size }) })
+            : readNpyImages(src.images, src.labels);
       if (all.count <= o.held) throw new ConfigError('--held', o.held, `leaves no training images out of ${all.count}`);
       return { train: slice(all, 0, all.count - o.held), held: slice(all, all.count - o.held, all.count) };
     }

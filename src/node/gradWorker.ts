@@ -26,7 +26,7 @@ export type WorkerRequest =
       readonly micro: readonly {
         readonly images: Float32Array;
         readonly labels?: Int32Array | undefined;
-        readonly shape: readonly [number, number, number, number];
+        readonly shape: readonly number[];
         readonly key: readonly [number, number];
       }[];
     };
@@ -52,8 +52,7 @@ if (port) {
         if (m.type === 'init') {
           await useBackend(m.backend);
           model = trainable(buildModel(m.spec));
-          const [h, w, c] = m.spec.config.image;
-          template = model.init(key(0), { images: spec([-1, h, w, c]) }).params;
+          template = model.init(key(0), { images: spec([-1, ...m.spec.config.image]) }).params;
           port.postMessage({ type: 'ready' } satisfies WorkerReply);
           return;
         }
@@ -62,7 +61,7 @@ if (port) {
         try {
           const params = unflatten(template, leaves);
           const results = m.micro.map((mb) => {
-            const images = tf.tensor4d(mb.images, [...mb.shape]);
+            const images = tf.tensor(mb.images, [...mb.shape]);
             const labels = mb.labels ? tf.tensor1d(mb.labels, 'int32') : undefined;
             const g = microGrads(model!, params, labels ? { images, labels } : { images }, fromWords(mb.key));
             tf.dispose([images, ...(labels ? [labels] : [])]);

@@ -1,6 +1,7 @@
 /**
  * `tesserae/node`: Node-only helpers (files). Everything in the main entry works here too.
  *
+ * @module tesserae/node
  * @since 0.1.0
  */
 export * from './files.js';

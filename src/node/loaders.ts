@@ -240,3 +240,57 @@ export const loadImageFolder = (dir: string, options: { readonly size?: number }
   });
   return { count, height, width, channels: 3, images, labels, classes };
 };
+
+/**
+ * Loads video clips stored as frame folders: `dir/<clip>/<frame>.png|jpg` (frames sorted by
+ * name), or `dir/<class>/<clip>/<frame>` with a class level (labels by sorted class name). Every
+ * clip gives its first `frames` frames (a clip with fewer is a FormatError naming it), resized
+ * to size x size when `size` is given.
+ *
+ * @example
+ * const clips = loadClipFolder('data/clips', { frames: 8, size: 32 })
+ * @since 0.1.0
+ */
+export const loadClipFolder = (dir: string, options: { readonly frames: number; readonly size?: number }): LabelledImages => {
+  const frames = int('frames', options.frames, 1, 4096);
+  const size = options.size === undefined ? undefined : int('loadClipFolder.size', options.size, 1, 16384);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FormatError(dir, 'not a directory');
+  const subdirs = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort(byName);
+  const framesIn = (d: string): string[] =>
+    readdirSync(d)
+      .filter((n) => /\.(png|jpe?g)$/i.test(n))
+      .sort(byName)
+      .map((n) => join(d, n));
+  const top = subdirs(dir);
+  if (top.length === 0) throw new FormatError(dir, 'holds no clip folders');
+  // a class level exists when the first sub-folder holds folders rather than frames
+  const classLevel = framesIn(join(dir, top[0]!)).length === 0 && subdirs(join(dir, top[0]!)).length > 0;
+  const clips: { path: string; label: number }[] = classLevel
+    ? top.flatMap((c, label) => subdirs(join(dir, c)).map((clip) => ({ path: join(dir, c, clip), label })))
+    : top.map((clip) => ({ path: join(dir, clip), label: 0 }));
+  const classes = classLevel ? top : [basename(resolve(dir))];
+  let height = size ?? 0;
+  let width = size ?? 0;
+  const chunks: Float32Array[] = [];
+  clips.forEach(({ path }) => {
+    const files = framesIn(path);
+    if (files.length < frames) throw new FormatError(path, `clip has ${files.length} frames, fewer than the ${frames} asked for`);
+    files.slice(0, frames).forEach((file) => {
+      const img = decodeRgb(file);
+      if (height === 0) [height, width] = [img.height, img.width];
+      const out = new Float32Array(height * width * 3);
+      if (size !== undefined) resizeInto(img, size, out, 0);
+      else if (img.width !== width || img.height !== height)
+        throw new FormatError(file, `frame is ${img.width}x${img.height}, others are ${width}x${height}; pass { size } to resize them all`);
+      else for (let i = 0; i < img.data.length; i++) out[i] = UNIT[img.data[i]!]!;
+      chunks.push(out);
+    });
+  });
+  const images = new Float32Array(chunks.length * height * width * 3);
+  chunks.forEach((c, i) => images.set(c, i * height * width * 3));
+  return { count: clips.length, frames, height, width, channels: 3, images, labels: Int32Array.from(clips, (c) => c.label), classes };
+};

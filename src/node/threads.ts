@@ -39,6 +39,8 @@ export const threadedGrads = async (o: {
   readonly model: Layer<Params, ModelIn, { readonly loss: Tensor }>;
 }): Promise<GradEngine> => {
   const threads = positiveInt('threads', o.threads);
+  if (threads > 1 && o.backend !== 'wasm' && o.backend !== 'cpu')
+    throw new ConfigError('threads', threads, `splits CPU work; the ${o.backend} backend runs on its own device, use 1 thread`);
   const workers = Array.from({ length: threads - 1 }, () => new Worker(new URL('./gradWorker.js', import.meta.url)));
   let nextId = 0;
   const pending = new Map<number, { resolve: (r: MicroGrads[]) => void; reject: (e: Error) => void; shapes: number[][] }>();
@@ -106,7 +108,7 @@ export const threadedGrads = async (o: {
       try {
         micro.forEach((m, i) => {
           if (i % threads !== 0) return;
-          const images = tf.tensor4d(m.images, [...m.shape]);
+          const images = tf.tensor(m.images, [...m.shape]);
           const labels = m.labels ? tf.tensor1d(m.labels, 'int32') : undefined;
           try {
             local.push(microGrads(o.model, unflatten(params, new Map(flat)), labels ? { images, labels } : { images }, m.key));

@@ -13,7 +13,7 @@ import { key, type Key } from '../core/key.js';
 import { Mask } from '../corruption/mask.js';
 import { Schedule } from '../corruption/schedule.js';
 import { Time } from '../corruption/time.js';
-import { patches, type Patching } from '../vision/patchify.js';
+import { patches, tubelets, type Patching } from '../vision/patchify.js';
 
 /**
  * Keys from random seeds.
@@ -38,6 +38,44 @@ export const arbImageGeometry = (
       c: fc.integer({ min: 1, max: o.maxChannels ?? 3 }),
     })
     .map(({ p, gh, gw, c }) => ({ patching: patches(p), height: gh * p, width: gw * p, channels: c }));
+
+/**
+ * Video geometry: a tubelet patching and a clip shape [frames, height, width, channels] that it
+ * divides, kept small.
+ *
+ * @example
+ * fc.assert(fc.property(arbVideoGeometry(), (g) => gridOf(g.patching, g.shape).tokens > 0))
+ * @since 0.1.0
+ */
+export const arbVideoGeometry = (
+  o: { readonly maxPatch?: number; readonly maxGrid?: number; readonly maxTubelet?: number; readonly maxTimes?: number } = {},
+): fc.Arbitrary<{ readonly patching: Patching; readonly shape: readonly [number, number, number, number] }> =>
+  fc
+    .record({
+      p: fc.integer({ min: 1, max: o.maxPatch ?? 3 }),
+      t: fc.integer({ min: 1, max: o.maxTubelet ?? 3 }),
+      times: fc.integer({ min: 1, max: o.maxTimes ?? 4 }),
+      gh: fc.integer({ min: 1, max: o.maxGrid ?? 3 }),
+      gw: fc.integer({ min: 1, max: o.maxGrid ?? 3 }),
+      c: fc.integer({ min: 1, max: 3 }),
+    })
+    .map(({ p, t, times, gh, gw, c }) => ({ patching: tubelets(t, p), shape: [times * t, gh * p, gw * p, c] as const }));
+
+/**
+ * Spacetime masks for a (times x) rows x cols grid: random, tube, frame (when times > 1),
+ * center and block (per slice), explicit.
+ *
+ * @example
+ * arbSpacetimeMask(4, 8, 8)
+ * @since 0.1.0
+ */
+export const arbSpacetimeMask = (times: number, rows: number, cols: number): fc.Arbitrary<Mask> =>
+  fc.oneof(
+    arbMask(rows, cols).filter((m) => m.kind !== 'explicit'),
+    arbRatio().map(Mask.tube),
+    ...(times > 1 ? [arbRatio().map(Mask.frame)] : []),
+    fc.uniqueArray(fc.nat(times * rows * cols - 1), { maxLength: times * rows * cols }).map(Mask.explicit),
+  );
 
 /**
  * Mask ratios in [0, 1).

@@ -36,6 +36,20 @@ export const encodeCheckpoint = <P extends Params>(state: TrainState<P>, metadat
 };
 
 /**
+ * Params alone as checkpoint bytes (no optimiser state, no EMA): {@link decodeCheckpoint} reads
+ * them back with a fresh optimiser.
+ *
+ * @example
+ * const bytes = encodeWeights(params, 600, { method: 'mae', model: JSON.stringify(config) })
+ * @since 0.1.0
+ */
+export const encodeWeights = (params: Params, step: number, metadata: Record<string, string> = {}): Uint8Array =>
+  writeSafetensors(
+    flatten(params).map(([k, t]) => [`params.${k}`, f32(t)] as [string, SafeTensor]),
+    { ...metadata, format: CHECKPOINT_FORMAT, step: String(step), optStep: '0' },
+  );
+
+/**
  * The metadata of a checkpoint, checked for the tesserae format tag.
  *
  * @example

@@ -220,7 +220,7 @@ export interface GradEngine {
     micro: readonly {
       readonly images: Float32Array;
       readonly labels?: Int32Array;
-      readonly shape: readonly [number, number, number, number];
+      readonly shape: readonly number[];
       readonly key: Key;
     }[],
   ) => Promise<MicroGrads[]>;

@@ -13,7 +13,7 @@ import { mapParams, type Params } from '../core/params.js';
 import { tf } from '../core/tf.js';
 import { spec } from '../core/spec.js';
 import type { Tensor } from '../core/tf.js';
-import { batchHost, batchIndices, batchTensor } from '../data/batches.js';
+import { batchHost, batchIndices, batchTensor, sampleShape } from '../data/batches.js';
 import type { LabelledImages } from '../data/synthetic.js';
 import type { ModelIn } from '../models/model.js';
 import { adamw, initOpt } from './optimizer.js';
@@ -130,7 +130,7 @@ export const initState = <P extends Params>(
   data: LabelledImages,
   cfg: TrainConfig,
 ): TrainState<P> => {
-  const { params } = model.init(fold(makeKey(cfg.seed), 'init'), { images: spec([-1, data.height, data.width, data.channels]) });
+  const { params } = model.init(fold(makeKey(cfg.seed), 'init'), { images: spec([-1, ...sampleShape(data)]) });
   return { params, opt: initOpt(params), step: 0, ...(cfg.ema === null ? {} : { ema: mapParams(params, (t) => tf.clone(t)) }) };
 };
 
@@ -179,7 +179,7 @@ export const train = async <P extends Params>(
         return {
           images: batchHost(data, idx, norm),
           labels: Int32Array.from(idx, (j) => data.labels[j]!),
-          shape: [cfg.batch, data.height, data.width, data.channels] as [number, number, number, number],
+          shape: [cfg.batch, ...sampleShape(data)],
           key: fold(stepKey, i),
         };
       });

@@ -30,9 +30,9 @@ import {
 import { applyDense, initDense, type DenseParams } from '../layers/dense.js';
 import { layerNormOp, type LayerNormParams } from '../layers/layerNorm.js';
 import { gatherTokens, repeatTokens } from '../layers/ops.js';
-import { sincos2d } from '../layers/posEmbed.js';
+import { sincosTable } from '../layers/posEmbed.js';
 import { timestepEmbedding, type TimestepEmbeddingParams } from '../layers/timeEmbed.js';
-import { gridOf, patches } from './patchify.js';
+import { gridOf, patchingFor, tokenGrid, type InputShape } from './patchify.js';
 import type { VitSize } from './vit.js';
 import { vitBlock, type VitBlockParams } from './vitBlock.js';
 
@@ -42,8 +42,11 @@ import { vitBlock, type VitBlockParams } from './vitBlock.js';
  * @since 0.1.0
  */
 export interface CondAeConfig {
-  readonly image: readonly [number, number, number];
+  /** [H, W, C], or [T, H, W, C] for video. */
+  readonly image: InputShape;
   readonly patch: number;
+  /** Video only: frames per tubelet token (default 2). */
+  readonly tubelet?: number;
   readonly encoder: VitSize;
   /** Decoder trunk; depth 0 makes the network one trunk (DiT). */
   readonly decoder: VitSize;
@@ -61,7 +64,8 @@ export interface CondAeConfig {
   readonly heads: readonly Target[];
 }
 
-type Blocks = readonly (AdaLnBlockParams | VitBlockParams)[];
+/** Params of a trunk's blocks (adaLN-Zero or plain ViT blocks). */
+export type Blocks = readonly (AdaLnBlockParams | VitBlockParams)[];
 
 /** Params of {@link condAe}. */
 export type CondAeParams = {
@@ -122,7 +126,7 @@ export type CondAe = Layer<CondAeParams, CondAeIn, CondAeOut> & {
  * @since 0.1.0
  */
 export const condAe = (cfg: CondAeConfig): CondAe => {
-  const g = gridOf(patches(cfg.patch), cfg.image);
+  const g = gridOf(patchingFor(cfg.image, cfg.patch, cfg.tubelet), cfg.image);
   const l = g.tokens;
   const d = positiveInt('encoder.width', cfg.encoder.width);
   const dd = positiveInt('decoder.width', cfg.decoder.width);
@@ -147,7 +151,7 @@ export const condAe = (cfg: CondAeConfig): CondAe => {
   );
   const decBlocks = Array.from({ length: decDepth }, () => block(dd, cfg.decoder.heads, cfg.decoder.mlpRatio));
   const final = adaln ? adaLnFinal({ width: dd, outDim }) : null;
-  const posTable = (w: number): Tensor => (pos === 'sincos' ? tf.tensor(sincos2d(g.rows, g.cols, w), [1, l, w]) : tf.zeros([1, l, w]));
+  const posTable = (w: number): Tensor => (pos === 'sincos' ? tf.tensor(sincosTable(tokenGrid(g), w), [1, l, w]) : tf.zeros([1, l, w]));
 
   /** Runs blocks on tokens with the condition: adaLN blocks read c; token mode prepends dense(c) and drops it after. */
   const trunk = (

@@ -18,13 +18,14 @@ import { chain } from '../combinators/chain.js';
 import { parallel } from '../combinators/parallel.js';
 import { field, residualAt } from '../combinators/residual.js';
 import { serial, serialOf } from '../combinators/serial.js';
-import { on, start, then, type StageParams } from '../combinators/stage.js';
+import { on, start, stage, type StageParams } from '../combinators/stage.js';
 import { crossAttention, selfAttention, type AttentionConfig } from '../layers/attention.js';
 import { applyDense, initDense, type DenseParams, dense } from '../layers/dense.js';
 import { layerNorm } from '../layers/layerNorm.js';
 import { mlp } from '../layers/mlp.js';
 import { gatherTokens } from '../layers/ops.js';
-import { sincos2d } from '../layers/posEmbed.js';
+import { sincosTable } from '../layers/posEmbed.js';
+import type { TokenGrid } from './patchify.js';
 import { timestepEmbedding, type TimestepEmbeddingParams } from '../layers/timeEmbed.js';
 import { refillQueries } from './tokens.js';
 import { dropTokens } from './tokens.js';
@@ -112,29 +113,29 @@ export type QueryIn = {
  * @since 0.1.0
  */
 export const maskedQueries = (cfg: {
-  readonly grid: readonly [number, number];
+  readonly grid: TokenGrid;
   readonly width: number;
   readonly positions?: boolean;
 }): Layer<QueryParams, QueryIn, { readonly queries: Tensor }> => {
   const width = positiveInt('queries.width', cfg.width);
-  const [gh, gw] = cfg.grid;
+  const tokens = cfg.grid.reduce((a, b) => a * b, 1);
   const time = timestepEmbedding({ width });
   return layer<QueryParams, QueryIn, { readonly queries: Tensor }>(
     'maskedQueries',
     (key, s) => {
-      const xs = expectRank('queries xt', s.xt, 3, [null, gh * gw, null]);
+      const xs = expectRank('queries xt', s.xt, 3, [null, tokens, null]);
       return {
         params: { embed: initDense(fold(key, 'embed'), xs[2]!, width), time: time.init(fold(key, 'time'), s.t).params },
-        outSpec: { queries: spec([xs[0]!, s.idsKeep.shape[1]! === -1 ? -1 : gh * gw - s.idsKeep.shape[1]!, width]) },
+        outSpec: { queries: spec([xs[0]!, s.idsKeep.shape[1]! === -1 ? -1 : tokens - s.idsKeep.shape[1]!, width]) },
       };
     },
     (p, e, c) => {
       const keep = e.idsKeep.shape[1]!;
       const l = e.idsShuffle.shape[1]!;
-      let tokens = applyDense(p.embed, e.xt);
-      if (cfg.positions !== false) tokens = tf.add(tokens, tf.tensor(sincos2d(gh, gw, width), [1, l, width]));
+      let embedded = applyDense(p.embed, e.xt);
+      if (cfg.positions !== false) embedded = tf.add(embedded, tf.tensor(sincosTable(cfg.grid, width), [1, l, width]));
       const removed = tf.slice(e.idsShuffle, [0, keep], [-1, -1]);
-      const q = gatherTokens(tokens, removed, e.idsRestore, keep);
+      const q = gatherTokens(embedded, removed, e.idsRestore, keep);
       return { queries: tf.add(q, tf.expandDims(time.apply(p.time, e.t, subCtx(c, 'time')), 1)) };
     },
   );
@@ -197,7 +198,7 @@ export type ScatterIn = { readonly predMasked: Tensor; readonly idsKeep: Tensor;
  * zeros on the visible tokens.
  *
  * @example
- * then('scatter', scatterMasked)
+ * stage('scatter', scatterMasked)
  * @since 0.1.0
  */
 export const scatterMasked: Layer<Readonly<Record<never, never>>, ScatterIn, { readonly out: Tensor }> = layer(
@@ -248,17 +249,17 @@ export type DiffDecoder = Layer<StageParams, DiffDecoderIn, { readonly out: Tens
  */
 export const diffDecoder = (
   cfg: DiffDecoderConfig,
-  o: { readonly grid: readonly [number, number]; readonly outDim: number; readonly clsTokens: number },
+  o: { readonly grid: TokenGrid; readonly outDim: number; readonly clsTokens: number },
 ): DiffDecoder => {
   const blockCfg = { width: cfg.width, heads: cfg.heads, mlpRatio: cfg.mlpRatio ?? 4 };
   if (cfg.kind === 'joint') {
     if (cfg.topDown) throw new ConfigError('decoder.topDown', true, 'applies to the cross decoders only');
     const joint = pipe(
       start<QueryIn & { readonly latent: Tensor }>(),
-      then('queries', maskedQueries({ grid: o.grid, width: cfg.width, positions: false })),
-      then('embed', on('latent', dense(cfg.width), 'decoderSeq')),
-      then('refill', refillQueries(o.clsTokens)),
-      then(
+      stage('queries', maskedQueries({ grid: o.grid, width: cfg.width, positions: false })),
+      stage('embed', on('latent', dense(cfg.width), 'decoderSeq')),
+      stage('refill', refillQueries(o.clsTokens)),
+      stage(
         'trunk',
         on(
           'decoderFull',
@@ -270,7 +271,7 @@ export const diffDecoder = (
           'decoderFull',
         ),
       ),
-      then('head', on('decoderFull', serial({ drop: dropTokens(o.clsTokens), pred: dense(o.outDim) }), 'out')),
+      stage('head', on('decoderFull', serial({ drop: dropTokens(o.clsTokens), pred: dense(o.outDim) }), 'out')),
     );
     return joint as unknown as DiffDecoder;
   }
@@ -279,10 +280,10 @@ export const diffDecoder = (
     (self ? crossSelfBlock(blockCfg) : crossBlock(blockCfg)) as unknown as Layer<Params, CrossIn, CrossIn>;
   const cross = pipe(
     start<QueryIn & { readonly latent: Tensor; readonly encoderFeatures?: readonly Tensor[] | undefined }>(),
-    then('queries', maskedQueries({ grid: o.grid, width: cfg.width })),
-    then('trunk', crossTrunk({ depth: cfg.depth, topDown: cfg.topDown ?? false, block })),
-    then('head', on('decoded', serial({ norm: layerNorm(), pred: dense(o.outDim) }), 'predMasked')),
-    then('scatter', scatterMasked),
+    stage('queries', maskedQueries({ grid: o.grid, width: cfg.width })),
+    stage('trunk', crossTrunk({ depth: cfg.depth, topDown: cfg.topDown ?? false, block })),
+    stage('head', on('decoded', serial({ norm: layerNorm(), pred: dense(o.outDim) }), 'predMasked')),
+    stage('scatter', scatterMasked),
   );
   return cross as unknown as DiffDecoder;
 };

@@ -8,10 +8,10 @@
 import { positiveInt } from '../core/check.js';
 import type { Layer } from '../core/layer.js';
 import { layer } from '../core/layer.js';
-import { spec, expectRank } from '../core/spec.js';
+import { spec } from '../core/spec.js';
 import type { Tensor } from '../core/tf.js';
 import { applyDense, initDense, type DenseParams } from '../layers/dense.js';
-import { gridOf, patchifyOp, type Patching } from './patchify.js';
+import { batchGrid, patchifyOp, type Patching } from './patchify.js';
 
 /** Params of {@link patchEmbed}. */
 export type PatchEmbedParams = { readonly proj: DenseParams };
@@ -32,9 +32,8 @@ export const patchEmbed = (
   return layer<PatchEmbedParams, Tensor, Tensor>(
     name,
     (key, inSpec) => {
-      const s = expectRank('images', inSpec, 4, [], '[N, H, W, C]');
-      const g = gridOf(patching, [s[1]!, s[2]!, s[3]!]);
-      return { params: { proj: initDense(key, g.patchDim, width) }, outSpec: spec([s[0]!, g.tokens, width]) };
+      const g = batchGrid(patching, inSpec.shape);
+      return { params: { proj: initDense(key, g.patchDim, width) }, outSpec: spec([inSpec.shape[0]!, g.tokens, width]) };
     },
     (p, images) => applyDense(p.proj, patchifyOp(patching, images)),
   );

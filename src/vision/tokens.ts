@@ -66,7 +66,7 @@ export type KeepVisibleIn = { readonly tokens: Tensor; readonly idsKeep: Tensor;
  * -> { visible: [B, keep, D] } (MAE's random_masking gather).
  *
  * @example
- * then('visible', keepVisible)
+ * stage('visible', keepVisible)
  * @since 0.1.0
  */
 export const keepVisible: Layer<NoParams, KeepVisibleIn, { readonly visible: Tensor }> = lift(
@@ -88,7 +88,7 @@ export type RefillIn = { readonly decoderSeq: Tensor; readonly idsRestore: Tenso
  * { decoderSeq [B, prefix + keep, D] } -> { decoderFull [B, prefix + L, D] }.
  *
  * @example
- * then('refill', refillMasked(1))
+ * stage('refill', refillMasked(1))
  * @since 0.1.0
  */
 export const refillMasked = (
@@ -137,7 +137,7 @@ export type RefillQueriesIn = RefillIn & { readonly queries: Tensor };
  * {@link refillMasked}, with `queries` [B, L - keep, D] in place of the mask token.
  *
  * @example
- * then('refill', refillQueries(1))
+ * stage('refill', refillQueries(1))
  * @since 0.1.0
  */
 export const refillQueries = (prefix: number, name = 'refillQueries'): Layer<NoParams, RefillQueriesIn, { readonly decoderFull: Tensor }> =>

@@ -11,10 +11,11 @@ import { zeros } from '../core/initializers.js';
 import type { Tensor } from '../core/tf.js';
 import { serial } from '../combinators/serial.js';
 import { stack } from '../combinators/stack.js';
-import { on, start, then } from '../combinators/stage.js';
+import { on, start, stage } from '../combinators/stage.js';
 import { dense } from '../layers/dense.js';
 import { layerNorm } from '../layers/layerNorm.js';
 import { learnedPosEmbed, sincosPosEmbed } from '../layers/posEmbed.js';
+import type { TokenGrid } from './patchify.js';
 import { keepVisible, prependTokens, refillMasked, dropTokens } from './tokens.js';
 import { vitBlock } from './vitBlock.js';
 import { layer, subCtx, type Layer } from '../core/layer.js';
@@ -45,8 +46,8 @@ export interface VitSize {
  * @since 0.1.0
  */
 export interface EncoderConfig extends VitSize {
-  /** Token grid [rows, cols]. */
-  readonly grid: readonly [number, number];
+  /** Token grid [rows, cols] (or [times, rows, cols] for video). */
+  readonly grid: TokenGrid;
   /** Prefix (CLS) tokens (default 1). */
   readonly clsTokens?: number;
   /** CLS initialisation: N(0, 0.02) as MAE (default) or zeros as UMD. */
@@ -67,10 +68,8 @@ const trunk = (size: VitSize) => {
   });
 };
 
-const posOf = (
-  grid: readonly [number, number],
-  kind: 'sincos' | 'learned',
-): Layer<NoParams, Tensor, Tensor> | ReturnType<typeof learnedPosEmbed> => (kind === 'sincos' ? sincosPosEmbed(grid) : learnedPosEmbed());
+const posOf = (grid: TokenGrid, kind: 'sincos' | 'learned'): Layer<NoParams, Tensor, Tensor> | ReturnType<typeof learnedPosEmbed> =>
+  kind === 'sincos' ? sincosPosEmbed(grid) : learnedPosEmbed();
 
 /**
  * The MAE encoder: embed every patch of `xt` [B, L, P] and add positions ({ tokens }), keep the
@@ -85,10 +84,10 @@ export const visibleEncoder = (cfg: EncoderConfig) => {
   const n = cfg.clsTokens ?? 1;
   return pipe(
     start<EncoderIn>(),
-    then('embed', on('xt', serial({ proj: dense(cfg.width), pos: posOf(cfg.grid, cfg.pos ?? 'sincos') }), 'tokens')),
-    then('mask', keepVisible),
-    then('cls', on('visible', prependTokens(n, cfg.clsInit === 'zeros' ? zeros : normalInit(0.02)), 'encoderSeq')),
-    then('trunk', on('encoderSeq', trunk(cfg), 'latent')),
+    stage('embed', on('xt', serial({ proj: dense(cfg.width), pos: posOf(cfg.grid, cfg.pos ?? 'sincos') }), 'tokens')),
+    stage('mask', keepVisible),
+    stage('cls', on('visible', prependTokens(n, cfg.clsInit === 'zeros' ? zeros : normalInit(0.02)), 'encoderSeq')),
+    stage('trunk', on('encoderSeq', trunk(cfg), 'latent')),
   );
 };
 
@@ -144,10 +143,10 @@ export const visibleEncoderWithFeatures = (cfg: EncoderConfig) => {
   const n = cfg.clsTokens ?? 1;
   return pipe(
     start<EncoderIn>(),
-    then('embed', on('xt', serial({ proj: dense(cfg.width), pos: posOf(cfg.grid, cfg.pos ?? 'sincos') }), 'tokens')),
-    then('mask', keepVisible),
-    then('cls', on('visible', prependTokens(n, cfg.clsInit === 'zeros' ? zeros : normalInit(0.02)), 'encoderSeq')),
-    then('trunk', fromField('encoderSeq', featureTrunk(cfg))),
+    stage('embed', on('xt', serial({ proj: dense(cfg.width), pos: posOf(cfg.grid, cfg.pos ?? 'sincos') }), 'tokens')),
+    stage('mask', keepVisible),
+    stage('cls', on('visible', prependTokens(n, cfg.clsInit === 'zeros' ? zeros : normalInit(0.02)), 'encoderSeq')),
+    stage('trunk', fromField('encoderSeq', featureTrunk(cfg))),
   );
 };
 
@@ -165,7 +164,7 @@ const fromField = <K extends string, P extends Params, O>(name: K, f: Layer<P, T
  * @since 0.1.0
  */
 export interface DecoderConfig extends VitSize {
-  readonly grid: readonly [number, number];
+  readonly grid: TokenGrid;
   /** Prefix tokens in the encoder output (default 1). */
   readonly clsTokens?: number;
   /** Output values per token: P for one head, 2P for x0 and eps heads. */
@@ -191,9 +190,9 @@ export const jointDecoder = (cfg: DecoderConfig) => {
   positiveInt('decoder.outDim', cfg.outDim);
   return pipe(
     start<JointDecoderIn>(),
-    then('embed', on('latent', dense(cfg.width), 'decoderSeq')),
-    then('refill', refillMasked(n)),
-    then('trunk', on('decoderFull', serial({ pos: sincosPosEmbed(cfg.grid, { prefix: n }), body: trunk(cfg) }), 'decoderFull')),
-    then('head', on('decoderFull', serial({ drop: dropTokens(n), pred: dense(cfg.outDim) }), 'out')),
+    stage('embed', on('latent', dense(cfg.width), 'decoderSeq')),
+    stage('refill', refillMasked(n)),
+    stage('trunk', on('decoderFull', serial({ pos: sincosPosEmbed(cfg.grid, { prefix: n }), body: trunk(cfg) }), 'decoderFull')),
+    stage('head', on('decoderFull', serial({ drop: dropTokens(n), pred: dense(cfg.outDim) }), 'out')),
   );
 };

@@ -28,7 +28,7 @@ describe('tesserae CLI', () => {
     const out = join(dir, 'never');
     for (const [args, pattern] of [
       [['demo', '--count', 'zero', '--out', out], /--count = "zero"/],
-      [['demo', '--backend', 'tpu', '--out', out], /--backend = "tpu": must be one of cpu, wasm, auto/],
+      [['demo', '--backend', 'tpu', '--out', out], /--backend = "tpu": must be one of node-gpu, webgpu, wasm, cpu, auto/],
       [['demo', '--bogus', '1', '--out', out], /--bogus/],
     ] as const) {
       const r = run(...args);

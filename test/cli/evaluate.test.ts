@@ -120,6 +120,26 @@ describe('tesserae eval, finetune and sample', () => {
   });
 });
 
+describe('tesserae export', () => {
+  it('writes weights only, a third of the checkpoint, that eval reads back to the same figures', () => {
+    const pre = join(dir, 'umd');
+    const ckpt = join(pre, 'checkpoints', 'latest.safetensors');
+    const out = join(dir, 'umd.safetensors');
+    const r = run('export', '--checkpoint', ckpt, '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    const full = readSafetensors(new Uint8Array(readFileSync(ckpt)), ckpt);
+    const slim = readSafetensors(new Uint8Array(readFileSync(out)), out);
+    assert.equal(slim.tensors.size * 3, full.tensors.size);
+    assert.ok([...slim.tensors.keys()].every((k) => k.startsWith('params.')));
+    assert.equal(slim.metadata['method'], 'umd');
+    assert.equal(slim.metadata['weights'], 'params');
+    const args = ['--probe', 'ridge', '--count', '40', '--held', '20', '--shots', '2', '--psnr-images', '4'];
+    const a = lastJson<{ ridge: unknown; reconstruction: unknown }>(run('eval', '--checkpoint', ckpt, ...args).stdout);
+    const b = lastJson<{ ridge: unknown; reconstruction: unknown }>(run('eval', '--checkpoint', out, ...args).stdout);
+    assert.deepEqual([b.ridge, b.reconstruction], [a.ridge, a.reconstruction]);
+  });
+});
+
 describe('tesserae plot', () => {
   it('turns logs into a PNG (the trainer also writes curves.png), and names a malformed log line', () => {
     const pre = join(dir, 'umd');
@@ -194,7 +214,7 @@ describe('tesserae compare', () => {
     assert.equal(r.status, 0, r.stderr);
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     assert.match(md, /Command: `tesserae compare --methods mae,umd/);
-    assert.match(md, /\| method \| steps \| ridge 2-shot \| linear probe \| k-NN \| PSNR \| SSIM \|/);
+    assert.match(md, /\| method \| steps \| features \| ridge 2-shot \| linear probe \| k-NN \| PSNR \| SSIM \|/);
     assert.match(md, /\| random init \(mae encoder\) \| 0 \|/);
     assert.match(md, /\| umd \| \d+\.\d% \| \d+\.\d+ \| \d\.\d{3} \|/);
     const j = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { curves: { method: string; step: number }[] };

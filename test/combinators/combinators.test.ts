@@ -14,7 +14,7 @@ import {
   residual,
   lift,
   start,
-  then,
+  stage,
   dense,
   layerNorm,
   mapParams,
@@ -168,13 +168,13 @@ describe('combinators', () => {
       },
       apply: (p, x, c) => ({ latent: enc.apply(p, { flat: x.flat }, c).flat }),
     };
-    const model = pipe(start<{ image: Tensor }>(), then('patches', patchesOf), then('encoder', embed));
+    const model = pipe(start<{ image: Tensor }>(), stage('patches', patchesOf), stage('encoder', embed));
     const { params, outSpec } = model.init(Key.key(0), { image: spec([2, 2, 2]) });
     assert.deepEqual(Object.keys(params), ['patches', 'encoder']);
     assert.deepEqual(outSpec.latent.shape, [2, 3]);
     const out = noLeak(() => tf.tidy(() => model.apply(params, { image: tf.ones([2, 2, 2]) }, c0).latent.shape));
     assert.deepEqual(out, [2, 3]);
-    assert.throws(() => pipe(model, then('encoder', embed)), ConfigError);
+    assert.throws(() => pipe(model, stage('encoder', embed)), ConfigError);
   });
 
   it('dense agrees with a plain matMul and the custom gradient with autodiff of it', () => {

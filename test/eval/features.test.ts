@@ -38,7 +38,7 @@ describe('frozen features of every method', () => {
   for (const s of specs) {
     it(`${s.method}: [count, width], batch-size independent, no leak, deterministic`, () => {
       const { b, params } = init(s);
-      const e = encoderOf(b);
+      const e = encoderOf(b, 'mean');
       const f = noLeak(() => extractFeatures(e, params, data, norm, { batch: 4 }));
       assert.equal(f.data.length, 10 * 16);
       assert.equal(f.classes, 10);
@@ -47,7 +47,7 @@ describe('frozen features of every method', () => {
       f.data.forEach((v, i) => assert.ok(Math.abs(v - g.data[i]!) < 1e-5, `feature ${i}`));
       assert.ok(f.data.some((v) => v !== 0));
       const other = init(s, 1);
-      const h = extractFeatures(encoderOf(other.b), other.params, data, norm);
+      const h = extractFeatures(encoderOf(other.b, 'mean'), other.params, data, norm);
       assert.ok(
         h.data.some((v, i) => Math.abs(v - f.data[i]!) > 1e-4),
         'another init gives other features',
@@ -76,6 +76,18 @@ describe('frozen features of every method', () => {
     assert.ok(tf.max(tf.abs(tf.sub(fc, out.rep))).dataSync()[0]! < 1e-5);
     assert.ok(tf.max(tf.abs(tf.sub(fm, wantMean))).dataSync()[0]! < 1e-5);
     tf.dispose([images, ids, xt, out.latent, out.rep, out.predX0!, out.predEps!, fc, fm, wantMean]);
+    disposeParams(params);
+  });
+
+  it("auto pooling is each method's own representation: CLS for MAE, DiffMAE and UMD, the patch mean for DiT", () => {
+    assert.deepEqual(
+      specs.map((s) => encoderOf(buildModel(s)).pool),
+      ['cls', 'cls', 'cls', 'mean'],
+    );
+    // UMD starts from zero CLS tokens and identity (adaLN-Zero) blocks: its representation is 0 at init
+    const { b, params } = init(specs[2]!);
+    const f = extractFeatures(encoderOf(b), params, data, norm);
+    assert.ok(f.data.every((v) => v === 0));
     disposeParams(params);
   });
 

@@ -14,7 +14,7 @@ import {
   parallel,
   branch,
   start,
-  then,
+  stage,
   lift,
   spec,
   type Layer,
@@ -48,10 +48,10 @@ declare const decode: Layer<{ readonly v: Tensor }, { latent: Tensor; idsRestore
 
 const ok = pipe(
   start<{ image: Tensor }>(),
-  then('patchify', patchify),
-  then('mask', mask),
-  then('encoder', encode),
-  then('decoder', decode),
+  stage('patchify', patchify),
+  stage('mask', mask),
+  stage('encoder', encode),
+  stage('decoder', decode),
 );
 expectTypeOf(ok.apply).returns.toHaveProperty('pred');
 expectTypeOf(ok.apply).returns.toHaveProperty('latent');
@@ -59,15 +59,15 @@ expectTypeOf<ParamsOf<typeof ok>>().toMatchTypeOf<{ readonly encoder: { readonly
 
 // A decoder placed before the mask it needs does not compile.
 // @ts-expect-error: decode needs latent and idsRestore, which nothing has produced yet
-pipe(start<{ image: Tensor }>(), then('patchify', patchify), then('decoder', decode));
+pipe(start<{ image: Tensor }>(), stage('patchify', patchify), stage('decoder', decode));
 
 // An encoder before patchify does not compile either.
 // @ts-expect-error: mask needs patches
-pipe(start<{ image: Tensor }>(), then('mask', mask));
+pipe(start<{ image: Tensor }>(), stage('mask', mask));
 
 // The input record must provide what the first stage needs.
 // @ts-expect-error: patchify needs an image
-pipe(start<{ video: Tensor }>(), then('patchify', patchify));
+pipe(start<{ video: Tensor }>(), stage('patchify', patchify));
 
 // serial composes tensor layers only: a record-valued stage is refused.
 // @ts-expect-error: patchify maps records, not tensors

@@ -1,0 +1,46 @@
+/**
+ * `tesserae export`: a checkpoint's weights (the EMA when it has one) as a weights-only
+ * safetensors file with the model's metadata, for the browser demo and for sharing.
+ *
+ * @since 0.1.0
+ */
+import { statSync } from 'node:fs';
+import { disposeParams } from '../core/params.js';
+import { useBackend } from '../backends/index.js';
+import { exportWeights } from '../models/open.js';
+import { openModel } from '../node/checkpoint.js';
+import { writeFileAtomic } from '../node/files.js';
+import { choice, parseFlags, str, type Command, type FlagSpec } from './args.js';
+
+const flags: FlagSpec = {
+  checkpoint: { type: 'string', help: 'a checkpoint of any method' },
+  weights: { type: 'string', default: 'auto', help: 'auto (EMA when present) | ema | params' },
+  out: { type: 'string', help: 'the .safetensors file to write' },
+};
+
+/**
+ * The `tesserae export` command.
+ *
+ * @since 0.1.0
+ */
+export const exportCommand: Command = {
+  summary: 'write a checkpoint as weights only (no optimiser state) with its model metadata: what the browser demo loads',
+  flags,
+  run: async (argv) => {
+    const f = parseFlags(argv, flags);
+    const ckpt = str(f, 'checkpoint');
+    const out = str(f, 'out');
+    await useBackend('cpu');
+    const m = openModel(ckpt, { weights: choice(f, 'weights', ['auto', 'ema', 'params'] as const) });
+    try {
+      writeFileAtomic(out, exportWeights(m));
+    } finally {
+      disposeParams(m.params);
+    }
+    const bytes = statSync(out).size;
+    console.log(`wrote ${out} (${(bytes / 2 ** 20).toFixed(2)} MiB, ${m.built.method}, ${m.weights} weights of step ${m.step})`);
+    console.log(
+      JSON.stringify({ command: 'export', checkpoint: ckpt, out, method: m.built.method, step: m.step, weights: m.weights, bytes }),
+    );
+  },
+};
