@@ -5,12 +5,24 @@
 //
 // TESSERAE_TEST_BACKENDS (default "cpu,wasm") picks the backends the backend-parametrised
 // suites run on.
+//
+// The browser demo's test drives Debian's chromium (/usr/bin/chromium). On a fresh Debian
+// machine where it is missing and we are root, it is installed here first (apt-get), so that
+// `npm ci && npm test` alone passes; otherwise the test fails with the command to run.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const chromium = process.env.TESSERAE_CHROMIUM ?? '/usr/bin/chromium';
+if (!existsSync(chromium) && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+  console.log(`${chromium} is missing: installing Debian's chromium for the browser test (apt-get install chromium)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+  spawnSync('apt-get', ['install', '-y', 'chromium'], { stdio: 'inherit', env });
+}
 const files = [];
 const walk = (dir) => {
   for (const name of readdirSync(dir).sort()) {

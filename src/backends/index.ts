@@ -30,6 +30,8 @@ const isNode = (): boolean => typeof (globalThis as { process?: { versions?: { n
 /**
  * The backends tesserae knows, in the order `auto` tries them.
  *
+ * @example
+ * for (const b of BACKEND_NAMES) console.log(b)
  * @since 0.1.0
  */
 export const BACKEND_NAMES = ['node-gpu', 'webgpu', 'wasm', 'cpu'] as const;
@@ -48,7 +50,12 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
  */
 export type BackendChoice = BackendName | 'auto';
 
-/** The npm package each backend needs. */
+/**
+ * The npm package each backend needs.
+ *
+ * @example
+ * BACKEND_PACKAGES['node-gpu'] // '@tensorflow/tfjs-node-gpu'
+ */
 export const BACKEND_PACKAGES: Readonly<Record<BackendName, string>> = {
   'node-gpu': '@tensorflow/tfjs-node-gpu',
   webgpu: '@tensorflow/tfjs-backend-webgpu',
@@ -85,6 +92,8 @@ export interface BackendEnv {
  * The real environment: the embedded backends by literal import (so bundlers include them), the
  * optional peers by computed name (so bundlers leave them out unless the app imports them).
  *
+ * @example
+ * await useBackend('auto', { ...defaultEnv(), importPackage: async (n) => import(n) })
  * @since 0.1.0
  */
 export const defaultEnv = (): BackendEnv => ({

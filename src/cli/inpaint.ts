@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, FormatError, ShapeError } from '../core/errors.js';
 import { fold, key } from '../core/key.js';
@@ -16,7 +16,7 @@ import { disposeParams } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { useBackend } from '../backends/index.js';
 import { drawMask, Mask } from '../corruption/mask.js';
-import { batchTensor, assertFiniteImages, sampleShape } from '../data/batches.js';
+import { batchTensor, sampleShape } from '../data/batches.js';
 import { synthetic, syntheticVideos, type LabelledImages } from '../data/synthetic.js';
 import { nearestFrameFill } from '../eval/baselines.js';
 import { encodeApng } from '../io/png.js';
@@ -26,13 +26,13 @@ import { Sampler, samplerSteps } from '../diffusion/sampler.js';
 import { dataRange, maskedPsnr, predictRemoved, type Norm } from '../eval/heldout.js';
 import { reconstructionGrid } from '../eval/reconstruction.js';
 import { frameStrip, tileImages, toImage8 } from '../io/images.js';
-import { readNpy } from '../io/npy.js';
 import type { Image8 } from '../io/png.js';
 import { buildModel, specFromMetadata } from '../models/registry.js';
 import type { DiffMaeParams } from '../models/diffmae.js';
 import { openModel, readCheckpointMetadata } from '../node/checkpoint.js';
 import { writeFileAtomic, writePng } from '../node/files.js';
 import { loadClipFolder, loadImageFolder } from '../node/loaders.js';
+import { readNpyImages } from '../node/datasets.js';
 import { gridOf, patchifyOp, unpatchifyOp, type InputShape } from '../vision/patchify.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 
@@ -70,26 +70,12 @@ const loadImages = (path: string, shape: InputShape): LabelledImages => {
   if (path === 'synthetic-video') return syntheticVideos({ count: 16, seed: 1, size, frames: video ? shape[0] : 8 });
   if (!existsSync(path)) throw new FormatError(path, 'no such file or folder');
   if (statSync(path).isDirectory()) return video ? loadClipFolder(path, { frames: shape[0], size }) : loadImageFolder(path, { size });
-  const a = readNpy(new Uint8Array(readFileSync(path)), path);
-  if (a.shape.length !== shape.length + 1) throw new ShapeError(path, video ? '[N, T, H, W, C]' : '[N, H, W, C]', a.shape);
-  const [count, frames, height, width, channels] = (video ? a.shape : [a.shape[0], 1, ...a.shape.slice(1)]) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const images =
-    a.dtype === 'uint8'
-      ? Float32Array.from(a.data, (v) => v / 255)
-      : a.data instanceof Float32Array
-        ? a.data
-        : a.dtype === 'float64' || a.dtype === 'float16'
-          ? Float32Array.from(a.data)
-          : null;
-  if (!images) throw new FormatError(path, `images must be float (values in [0, 1]) or uint8, got ${a.dtype}`);
-  const d = { count, ...(video ? { frames } : {}), height, width, channels, images, labels: new Int32Array(count), classes: ['0'] };
-  assertFiniteImages(path, d);
+  const d = readNpyImages(path);
+  if ((d.frames === undefined) === video)
+    throw new ShapeError(path, video ? '[N, T, H, W, C] (a video checkpoint)' : '[N, H, W, C] (an image checkpoint)', [
+      d.count,
+      ...sampleShape(d),
+    ]);
   return d;
 };
 

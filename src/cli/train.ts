@@ -187,7 +187,16 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     if (i.step % r.checkpointEvery === 0 || i.step === i.steps) checkpoint(s);
   };
   const t0 = performance.now();
-  const engine = r.threads > 1 ? await threadedGrads({ spec: r.spec, backend, threads: r.threads, model }) : undefined;
+  if (state.step >= r.train.steps) {
+    // a finished run resumed: report it from its log rather than train nothing
+    r.log(`${latest} is already at step ${state.step} of ${r.train.steps}; nothing to train`);
+    for (const e of readTrainLog(join(r.out, 'log.jsonl'))) {
+      if (e.loss !== undefined) losses.push(e.loss);
+      if (e.heldPsnr !== undefined) psnrs.push({ step: e.step, psnr: e.heldPsnr });
+    }
+  }
+  const engine =
+    state.step < r.train.steps && r.threads > 1 ? await threadedGrads({ spec: r.spec, backend, threads: r.threads, model }) : undefined;
   let final: TrainState<Params>;
   try {
     final = await train(model, data, r.train, state, engine ? { onStep, engine } : { onStep }, norm);

@@ -5,7 +5,12 @@
  * @since 0.1.0
  */
 
-/** Renders a value for an error message: NaN, Infinity and arrays stay readable. */
+/**
+ * Renders a value for an error message: NaN, Infinity and arrays stay readable.
+ *
+ * @example
+ * show([1, 2]) // '[1,2]'
+ */
 export const show = (value: unknown): string => {
   if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
   if (typeof value === 'string') return JSON.stringify(value);
@@ -117,6 +122,8 @@ export class FormatError extends TesseraeError {
  * A backend was requested that this environment cannot provide; the message names the
  * package to install.
  *
+ * @example
+ * new BackendError('node-gpu', 'cannot import @tensorflow/tfjs-node-gpu').message
  * @since 0.1.0
  */
 export class BackendError extends TesseraeError {

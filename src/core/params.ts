@@ -25,7 +25,12 @@ export type Params = tf.Tensor | readonly Params[] | { readonly [k: string]: Par
  */
 export type NoParams = { readonly [k: string]: never };
 
-/** The empty params value. */
+/**
+ * The empty params value.
+ *
+ * @example
+ * lift('double', (x: Tensor) => tf.mul(x, 2)).init(key(0), spec([-1])).params // noParams
+ */
 export const noParams: NoParams = Object.freeze({});
 
 const isTensor = (p: Params): p is tf.Tensor => p instanceof tf.Tensor;

@@ -12,6 +12,8 @@ import { fold, key as makeKey, normal, uniform, type Key } from '../core/key.js'
 /**
  * The class names, in label order.
  *
+ * @example
+ * SYNTHETIC_CLASSES[3] // 'ring'
  * @since 0.1.0
  */
 export const SYNTHETIC_CLASSES = [

@@ -17,7 +17,7 @@ import type { CondModel } from '../models/cond.js';
 import type { CondAeParams } from '../vision/condAe.js';
 import { gridOf, unpatchifyOp } from '../vision/patchify.js';
 import type { LabelledImages } from '../data/synthetic.js';
-import { reverseStep, samplerSteps, x0FromEps, type Sampler } from './sampler.js';
+import { clipBounds, reverseStep, samplerSteps, x0FromEps, type Sampler } from './sampler.js';
 
 /**
  * Options of {@link generate}.
@@ -64,17 +64,7 @@ export const generate = (model: CondModel, params: Params, o: GenerateOptions): 
   const m = maskTensors(drawMask(Mask.none(), o.key, batch, grid));
   const labels =
     classes === undefined ? undefined : tf.tensor1d(guided ? Int32Array.from([...ys, ...new Array<number>(n).fill(null_)]) : ys, 'int32');
-  const clip = o.clip
-    ? tf.tidy(() => {
-        const c = model.config.image[model.config.image.length - 1]!;
-        const at = (v: readonly number[]) =>
-          tf.tensor(
-            Float32Array.from({ length: p }, (_, i) => v[i % c]!),
-            [1, 1, p],
-          );
-        return [at(o.clip!.lo), at(o.clip!.hi)] as const;
-      })
-    : null;
+  const clip = clipBounds(o.clip, model.config.image[model.config.image.length - 1]!, p);
   let x = tf.tensor(normal(fold(o.key, 'xT'), n * l * p), [n, l, p]);
   try {
     samplerSteps(o.sampler, table.steps).forEach(([t, tPrev], i) => {

@@ -12,7 +12,7 @@ import { maskTensors, type MaskDraw } from '../corruption/mask.js';
 import { tableOf } from '../corruption/schedule.js';
 import type { DiffMaeModel, DiffMaeParams } from '../models/diffmae.js';
 import { patchifyOp } from '../vision/patchify.js';
-import { reverseStep, samplerSteps, x0FromEps, type Sampler } from './sampler.js';
+import { clipBounds, reverseStep, samplerSteps, x0FromEps, type Sampler } from './sampler.js';
 import { ConfigError } from '../core/errors.js';
 
 /**
@@ -81,17 +81,7 @@ export function* inpaintSteps(
   const m = maskTensors(draw);
   const removed = tf.tidy(() => tf.greater(tf.expandDims(m.mask, -1), 0.5));
   const removedFull = tf.tidy(() => tf.broadcastTo(removed, [n, l, p]));
-  const clip = o.clip
-    ? tf.tidy(() => {
-        const c = model.config.image[model.config.image.length - 1]!;
-        const at = (v: readonly number[]) =>
-          tf.tensor(
-            Float32Array.from({ length: p }, (_, i) => v[i % c]!),
-            [1, 1, p],
-          );
-        return [at(o.clip!.lo), at(o.clip!.hi)] as const;
-      })
-    : null;
+  const clip = clipBounds(o.clip, model.config.image[model.config.image.length - 1]!, p);
   const base = { ...m, t: tf.zeros([n], 'int32'), xt: x0 };
   const c0 = ctx(fold(o.key, 'model'));
   const enc = model.parts.encoder.apply(params.encoder, base, c0);

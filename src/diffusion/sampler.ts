@@ -102,3 +102,27 @@ export const reverseStep = (table: ScheduleTable, s: Sampler, xt: Tensor, x0: Te
     return sigma > 0 ? tf.add(out, tf.mul(z, sigma)) : out;
   });
 };
+
+/**
+ * Per-value clipping bounds for patches [N, L, P] from per-channel data bounds (channels fastest
+ * in a patch): [lo, hi] tensors [1, 1, P], or null without bounds.
+ *
+ * @example
+ * const bounds = clipBounds(dataRange(norm), 3, 48)
+ * @since 0.1.0
+ */
+export const clipBounds = (
+  clip: { readonly lo: readonly number[]; readonly hi: readonly number[] } | null,
+  channels: number,
+  patchDim: number,
+): readonly [Tensor, Tensor] | null =>
+  clip
+    ? tf.tidy(() => {
+        const at = (v: readonly number[]) =>
+          tf.tensor(
+            Float32Array.from({ length: patchDim }, (_, i) => v[i % channels]!),
+            [1, 1, patchDim],
+          );
+        return [at(clip.lo), at(clip.hi)] as const;
+      })
+    : null;

@@ -21,7 +21,12 @@ import { encoderOf, extractFeatures, type Pool } from './features.js';
 import { heldOutEval, type Norm } from './heldout.js';
 import { fewShotIndices, knnProbe, linearProbe, ridgeProbe, subset, type LinearProbeOptions, type RidgeResult } from './probes.js';
 
-/** The probes {@link evaluate} knows. */
+/**
+ * The probes {@link evaluate} knows.
+ *
+ * @example
+ * PROBES.includes('knn') // true
+ */
 export const PROBES = ['ridge', 'linear', 'knn', 'finetune'] as const;
 /** A probe name. */
 export type ProbeKind = (typeof PROBES)[number];

@@ -192,7 +192,12 @@ export const mapBatches = (
   return out;
 };
 
-/** The class count of a labelled dataset: its class names, else the largest label + 1. */
+/**
+ * The class count of a labelled dataset: its class names, else the largest label + 1.
+ *
+ * @example
+ * classCount(synthetic({ count: 20 })) // 10
+ */
 export const classCount = (data: LabelledImages): number =>
   data.classes.length > 0 ? data.classes.length : data.labels.reduce((m, v) => Math.max(m, v + 1), 0);
 

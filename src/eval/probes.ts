@@ -234,6 +234,8 @@ const rowsOf = (x: Float64Array, d: number, rows: readonly number[]): Float64Arr
 /**
  * The default lambda grid of {@link ridgeProbe}: powers of 4 from 1/16 to 16384 (big_vision's
  * fixed choice, 1024, is in it).
+ * @example
+ * ridgeProbe(train, test, { lambdas: RIDGE_LAMBDAS.slice(4) })
  */
 export const RIDGE_LAMBDAS: readonly number[] = Array.from({ length: 10 }, (_, i) => 4 ** (i - 2));
 

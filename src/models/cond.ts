@@ -22,24 +22,12 @@ import { checkInputSpec, methodModel, type ModelIn, type ModelOut, type NetworkI
 export type CondMethod = 'umd' | 'maskdit' | 'dit';
 
 /**
- * A conditioned-model configuration: the network's settings and the corruption's.
+ * A conditioned-model configuration: the network's settings (those of {@link CondAeConfig} but
+ * the heads, which the objectives decide) and the corruption's.
  *
  * @since 0.1.0
  */
-export interface CondConfig {
-  /** Input shape: [H, W, C] for images, [T, H, W, C] for videos. */
-  readonly image: InputShape;
-  /** Patch size in pixels. */
-  readonly patch: number;
-  /** Video only: frames per tubelet token (default 2). */
-  readonly tubelet?: number;
-  readonly encoder: VitSize;
-  readonly decoder: VitSize;
-  readonly clsTokens?: number;
-  readonly pos?: 'learned' | 'sincos';
-  readonly conditioning?: 'adaln' | 'token';
-  readonly classes?: number;
-  readonly labelDropout?: number;
+export interface CondConfig extends Omit<CondAeConfig, 'heads'> {
   readonly schedule?: Schedule;
   /** UMD: the clean share r0 and the two mask ratios (the noised ratio 0 means no mask). */
   readonly cleanShare?: number;
@@ -96,7 +84,12 @@ export const COND_PRESETS = {
   },
 } as const satisfies Record<CondMethod, Record<string, CondConfig>>;
 
-/** The corruption of a method and configuration. */
+/**
+ * The corruption of a method and configuration.
+ *
+ * @example
+ * condCorruption('umd', COND_PRESETS.umd['micro/4']).branches.map((b) => b.name) // ['clean', 'noised']
+ */
 export const condCorruption = (method: CondMethod, cfg: CondConfig): Corruption => {
   const schedule = cfg.schedule ?? Schedule.cosine();
   const patch = patchingFor(cfg.image, cfg.patch, cfg.tubelet);

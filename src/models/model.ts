@@ -80,7 +80,12 @@ export type GroupOut = {
  */
 export type ModelOut = { readonly loss: Tensor; readonly groups: readonly GroupOut[]; readonly names: readonly string[] };
 
-/** The network-input spec for a grid (batch and keep unknown). */
+/**
+ * The network-input spec for a grid (batch and keep unknown).
+ *
+ * @example
+ * networkInSpec(gridOf(patches(4), [32, 32, 3])).xt.shape // [-1, 64, 48]
+ */
 export const networkInSpec = (g: Grid): SpecOf<NetworkIn> => ({
   xt: spec([-1, g.tokens, g.patchDim]),
   mask: spec([-1, g.tokens]),

@@ -24,7 +24,12 @@ export type ModelSpec =
   | { readonly method: 'diffmae'; readonly config: DiffMaeConfig }
   | { readonly method: CondMethod; readonly config: CondConfig };
 
-/** The methods {@link buildModel} knows. */
+/**
+ * The methods {@link buildModel} knows.
+ *
+ * @example
+ * METHODS.map((m) => presetSpec(m, 'micro/4'))
+ */
 export const METHODS = ['mae', 'diffmae', 'umd', 'maskdit', 'dit'] as const;
 /** A method name. */
 export type MethodName = (typeof METHODS)[number];

@@ -52,7 +52,16 @@ export const parseDataSource = (s: string): DataSource => {
   );
 };
 
-const readNpyImages = (path: string, labelsPath?: string): LabelledImages => {
+/**
+ * Images [N, H, W, C] or clips [N, T, H, W, C] from a .npy file (float in [0, 1], or uint8
+ * scaled by 1/255), with integer labels from a second .npy when given; every error names the
+ * file.
+ *
+ * @example
+ * const clips = readNpyImages('clips.npy')
+ * @since 0.1.0
+ */
+export const readNpyImages = (path: string, labelsPath?: string): LabelledImages => {
   if (!existsSync(path)) throw new FormatError(path, 'no such file');
   const a = readNpy(new Uint8Array(readFileSync(path)), path);
   if (a.shape.length !== 4 && a.shape.length !== 5)

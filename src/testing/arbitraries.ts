@@ -18,6 +18,8 @@ import { patches, tubelets, type Patching } from '../vision/patchify.js';
 /**
  * Keys from random seeds.
  *
+ * @example
+ * fc.assert(fc.property(arbKey(), (k) => Key.uniform(k, 1)[0]! < 1))
  * @since 0.1.0
  */
 export const arbKey = (): fc.Arbitrary<Key> => fc.integer({ min: 0, max: 2 ** 31 - 1 }).map(key);
@@ -25,6 +27,8 @@ export const arbKey = (): fc.Arbitrary<Key> => fc.integer({ min: 0, max: 2 ** 31
 /**
  * Image geometry: a patching and an image shape that it divides, kept small.
  *
+ * @example
+ * fc.assert(fc.property(arbImageGeometry(), (g) => gridOf(g.patching, [g.height, g.width, g.channels]).tokens > 0))
  * @since 0.1.0
  */
 export const arbImageGeometry = (
@@ -80,6 +84,8 @@ export const arbSpacetimeMask = (times: number, rows: number, cols: number): fc.
 /**
  * Mask ratios in [0, 1).
  *
+ * @example
+ * fc.assert(fc.property(arbRatio(), (r) => keepCount(64, r) >= 0))
  * @since 0.1.0
  */
 export const arbRatio = (): fc.Arbitrary<number> => fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
@@ -87,6 +93,8 @@ export const arbRatio = (): fc.Arbitrary<number> => fc.double({ min: 0, max: 1, 
 /**
  * Random masks.
  *
+ * @example
+ * fc.assert(fc.property(arbRandomMask(), arbKey(), (m, k) => drawMask(m, k, 2, { rows: 4, cols: 4 }).keep <= 16))
  * @since 0.1.0
  */
 export const arbRandomMask = (): fc.Arbitrary<Mask> => arbRatio().map(Mask.random);
@@ -94,6 +102,8 @@ export const arbRandomMask = (): fc.Arbitrary<Mask> => arbRatio().map(Mask.rando
 /**
  * Masks of every kind valid on a rows x cols grid.
  *
+ * @example
+ * fc.assert(fc.property(arbMask(8, 8), arbKey(), (m, k) => drawMask(m, k, 1, { rows: 8, cols: 8 }).length === 64))
  * @since 0.1.0
  */
 export const arbMask = (rows: number, cols: number): fc.Arbitrary<Mask> =>
@@ -113,6 +123,8 @@ export const arbMask = (rows: number, cols: number): fc.Arbitrary<Mask> =>
 /**
  * Noise schedules of both kinds with random parameters (T up to `maxSteps`).
  *
+ * @example
+ * fc.assert(fc.property(arbSchedule(), (s) => tableOf(s).alphaBar[0] === 1))
  * @since 0.1.0
  */
 export const arbSchedule = (o: { readonly maxSteps?: number } = {}): fc.Arbitrary<Schedule> => {
@@ -131,6 +143,8 @@ export const arbSchedule = (o: { readonly maxSteps?: number } = {}): fc.Arbitrar
 /**
  * Timestep choices valid for a schedule of `steps` steps (never zero).
  *
+ * @example
+ * fc.assert(fc.property(arbNoisedTime(1000), arbKey(), (t, k) => sampleTime(t, k, 4, 1000).every((v) => v >= 1)))
  * @since 0.1.0
  */
 export const arbNoisedTime = (steps: number): fc.Arbitrary<Time> =>

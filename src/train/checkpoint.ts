@@ -13,7 +13,12 @@ import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safete
 import { initOpt } from './optimizer.js';
 import type { TrainState } from './step.js';
 
-/** The format tag every tesserae checkpoint carries in its metadata. */
+/**
+ * The format tag every tesserae checkpoint carries in its metadata.
+ *
+ * @example
+ * readSafetensors(bytes, file).metadata['format'] === CHECKPOINT_FORMAT
+ */
 export const CHECKPOINT_FORMAT = 'tesserae/checkpoint@1';
 
 const f32 = (t: Tensor): SafeTensor => ({ dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.dataSync()) });
