@@ -7,14 +7,13 @@
  */
 import { ConfigError } from '../core/errors.js';
 import type { Mask } from '../corruption/mask.js';
-import { patchingFor, type InputShape } from '../vision/patchify.js';
+import { patchingFor } from '../vision/patchify.js';
 import { layer, type Layer } from '../core/layer.js';
 import { spec, type SpecOf } from '../core/spec.js';
 import type { Corruption } from '../corruption/corruption.js';
 import type { Target } from '../corruption/objective.js';
 import { Schedule } from '../corruption/schedule.js';
 import { condAe, type CondAe, type CondAeConfig, type CondAeParams } from '../vision/condAe.js';
-import type { VitSize } from '../vision/vit.js';
 import { Method } from './methods.js';
 import { checkInputSpec, methodModel, type ModelIn, type ModelOut, type NetworkIn, type NetworkOut } from './model.js';
 
