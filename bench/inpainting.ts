@@ -104,7 +104,7 @@ for (const [label, mask] of [
       row[3]!,
       reconstructionGrid(grid, x0, dm.pred, maskT, { denorm: norm })[i]![3]!,
     ]);
-  writePng(join(f.out, `${label.replace(/\W+/g, '-')}.png`), tileImages(panel, { scale: 3, pad: 3 }));
+  writePng(join(f.out, `${label.replace(/\W+/g, '-').replace(/-$/, '')}.png`), tileImages(panel, { scale: 3, pad: 3 }));
   tf.dispose([x0, maskT, base, mae.pred, mae.x0, mae.mask, dm.pred, dm.x0, dm.mask]);
 }
 const header = ['mask', 'mean colour of visible patches (dB)', 'MAE (dB)', `DiffMAE, DDIM ${f['sampler-steps']} steps (dB)`];

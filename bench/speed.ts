@@ -14,6 +14,8 @@ import {
   tf,
   Key,
   useBackend,
+  wasmOutOfMemory,
+  BackendError,
   synthetic,
   channelStats,
   batchIndices,
@@ -119,6 +121,7 @@ const norm = channelStats(data);
 
 for (const backend of f.backends.split(',') as BackendName[]) {
   await useBackend(backend);
+  let dead: string | null = null;
   const mm = matmulGflops();
   const presets = (backend === 'cpu' ? f['cpu-presets'] : f.presets).split(',');
   for (const method of f.methods.split(',') as MethodName[]) {
@@ -131,105 +134,118 @@ for (const backend of f.backends.split(',') as BackendName[]) {
       let handMs: number | null = null;
       for (const threads of f.threads.split(',').map(Number)) {
         if (backend === 'cpu' && threads > 1) continue;
-        const micro = batch / threads;
-        const opt = { adamw: adamw(), lr: 1e-4, clip: null };
-        const dataKey = Key.key(1);
-        const state0 = initState(model, data, { ...cfg, seed: 0 } as never);
-        let engine = threads > 1 ? await threadedGrads({ spec: s, backend, threads, model }) : null;
-        const step = async (st: TrainState<Params>, i: number): Promise<TrainState<Params>> => {
-          const k = Key.fold(Key.key(2), i);
-          let r;
-          if (engine) {
-            const items = Array.from({ length: threads }, (_, j) => ({
-              images: batchHost(data, batchIndices(dataKey, data.count, micro, i * threads + j), norm),
-              shape: [micro, 32, 32, 3],
-              key: Key.fold(k, j),
-            }));
-            const grads = await engine.compute(st.params, items);
-            r = finishStep(
-              st,
-              grads.reduce<GradSum | null>((a: GradSum | null, g: MicroGrads) => addMicroGrads(a, g), null)!,
-              opt,
-            );
-          } else {
-            const images = batchTensor(data, batchIndices(dataKey, data.count, batch, i), norm);
-            r = trainStep(model, st, [{ images }], k, opt);
-            images.dispose();
-          }
-          disposeState(st);
-          return r.state;
-        };
-        const { ms, state } = await timeSteps(step, state0);
-        // memory and leaks of one more step, measured in this thread
-        let peakMB: number | null = null;
-        let leaked: number | null = null;
-        if (!engine) {
-          const before = tf.memory().numTensors;
-          let next: TrainState<Params> | null = null;
-          const prof = await tf.profile(async () => {
-            next = await step(state, 99);
-          });
-          peakMB = +(prof.peakBytes / 2 ** 20).toFixed(1);
-          leaked = tf.memory().numTensors - before;
-          disposeState(next!);
-        } else disposeState(state);
-        await engine?.close();
-        engine = null;
-        let dsl = ms;
-        if (method === 'mae' && threads === 1) {
-          // DSL and hand-written steps interleaved (same batches and keys), medians of each: no order or drift bias
-          const hand = handMaeLayer(
-            (built.model as MaeModel).config,
-            built.model.corruption,
-            model.init as never,
-          ) as unknown as typeof model;
-          let a = initState(model, data, { ...cfg, seed: 0 } as never) as TrainState<Params>;
-          let b = initState(hand, data, { ...cfg, seed: 0 } as never) as TrainState<Params>;
-          const ta: number[] = [];
-          const tb: number[] = [];
-          for (let i = 0; i < 2 + 2 * timed; i++) {
-            for (const which of i % 2 ? (['hand', 'dsl'] as const) : (['dsl', 'hand'] as const)) {
+        if (dead !== null) {
+          rows.push({ method, preset, backend, threads, batch, error: `not run: ${dead}` });
+          continue;
+        }
+        try {
+          const micro = batch / threads;
+          const opt = { adamw: adamw(), lr: 1e-4, clip: null };
+          const dataKey = Key.key(1);
+          const state0 = initState(model, data, { ...cfg, seed: 0 } as never);
+          let engine = threads > 1 ? await threadedGrads({ spec: s, backend, threads, model }) : null;
+          const step = async (st: TrainState<Params>, i: number): Promise<TrainState<Params>> => {
+            const k = Key.fold(Key.key(2), i);
+            let r;
+            if (engine) {
+              const items = Array.from({ length: threads }, (_, j) => ({
+                images: batchHost(data, batchIndices(dataKey, data.count, micro, i * threads + j), norm),
+                shape: [micro, 32, 32, 3],
+                key: Key.fold(k, j),
+              }));
+              const grads = await engine.compute(st.params, items);
+              r = finishStep(
+                st,
+                grads.reduce<GradSum | null>((a: GradSum | null, g: MicroGrads) => addMicroGrads(a, g), null)!,
+                opt,
+              );
+            } else {
               const images = batchTensor(data, batchIndices(dataKey, data.count, batch, i), norm);
-              const t0 = performance.now();
-              const r = trainStep(which === 'dsl' ? model : hand, which === 'dsl' ? a : b, [{ images }], Key.fold(Key.key(2), i), opt);
-              const took = performance.now() - t0;
+              r = trainStep(model, st, [{ images }], k, opt);
               images.dispose();
-              if (which === 'dsl') {
-                disposeState(a);
-                a = r.state;
-                if (i >= 2) ta.push(took);
-              } else {
-                disposeState(b);
-                b = r.state;
-                if (i >= 2) tb.push(took);
+            }
+            disposeState(st);
+            return r.state;
+          };
+          const { ms, state } = await timeSteps(step, state0);
+          // memory and leaks of one more step, measured in this thread
+          let peakMB: number | null = null;
+          let leaked: number | null = null;
+          if (!engine) {
+            const before = tf.memory().numTensors;
+            let next: TrainState<Params> | null = null;
+            const prof = await tf.profile(async () => {
+              next = await step(state, 99);
+            });
+            peakMB = +(prof.peakBytes / 2 ** 20).toFixed(1);
+            leaked = tf.memory().numTensors - before;
+            disposeState(next!);
+          } else disposeState(state);
+          await engine?.close();
+          engine = null;
+          let dsl = ms;
+          if (method === 'mae' && threads === 1) {
+            // DSL and hand-written steps interleaved (same batches and keys), medians of each: no order or drift bias
+            const hand = handMaeLayer(
+              (built.model as MaeModel).config,
+              built.model.corruption,
+              model.init as never,
+            ) as unknown as typeof model;
+            let a = initState(model, data, { ...cfg, seed: 0 } as never) as TrainState<Params>;
+            let b = initState(hand, data, { ...cfg, seed: 0 } as never) as TrainState<Params>;
+            const ta: number[] = [];
+            const tb: number[] = [];
+            for (let i = 0; i < 2 + 2 * timed; i++) {
+              for (const which of i % 2 ? (['hand', 'dsl'] as const) : (['dsl', 'hand'] as const)) {
+                const images = batchTensor(data, batchIndices(dataKey, data.count, batch, i), norm);
+                const t0 = performance.now();
+                const r = trainStep(which === 'dsl' ? model : hand, which === 'dsl' ? a : b, [{ images }], Key.fold(Key.key(2), i), opt);
+                const took = performance.now() - t0;
+                images.dispose();
+                if (which === 'dsl') {
+                  disposeState(a);
+                  a = r.state;
+                  if (i >= 2) ta.push(took);
+                } else {
+                  disposeState(b);
+                  b = r.state;
+                  if (i >= 2) tb.push(took);
+                }
               }
             }
+            disposeState(a);
+            disposeState(b);
+            dsl = median(ta);
+            handMs = median(tb);
           }
-          disposeState(a);
-          disposeState(b);
-          dsl = median(ta);
-          handMs = median(tb);
+          const achieved = (flopsPerImage * batch) / ms / 1e6;
+          const row: Row = {
+            method,
+            preset,
+            backend,
+            threads,
+            batch,
+            stepMs: +ms.toFixed(1),
+            imagesPerSec: +((batch / ms) * 1000).toFixed(1),
+            gflopPerStep: +((flopsPerImage * batch) / 1e9).toFixed(3),
+            achievedGflops: +achieved.toFixed(2),
+            percentOfNumpy: +((100 * achieved) / reference).toFixed(1),
+            matmulGflops: +mm.toFixed(2),
+            numpyGflops: numpy === null ? null : +numpy.toFixed(1),
+            dslOverhead: method === 'mae' && threads === 1 && handMs !== null ? +(dsl / handMs).toFixed(3) : null,
+            peakMB,
+            leakedTensorsPerStep: leaked,
+          };
+          rows.push(row);
+          process.stderr.write(`${JSON.stringify(row)}\n`);
+        } catch (e) {
+          // a row that cannot run (the WASM heap holds at most 4 GiB) is reported, not fatal
+          const err = wasmOutOfMemory(e, `batch ${batch} in one heap`);
+          if (!(err instanceof BackendError)) throw e;
+          if (backend === 'wasm') dead = 'the wasm backend ran out of memory in an earlier row';
+          rows.push({ method, preset, backend, threads, batch, error: err.message.split(':')[0] + ': out of memory' });
+          process.stderr.write(`${err.message}\n`);
         }
-        const achieved = (flopsPerImage * batch) / ms / 1e6;
-        const row: Row = {
-          method,
-          preset,
-          backend,
-          threads,
-          batch,
-          stepMs: +ms.toFixed(1),
-          imagesPerSec: +((batch / ms) * 1000).toFixed(1),
-          gflopPerStep: +((flopsPerImage * batch) / 1e9).toFixed(3),
-          achievedGflops: +achieved.toFixed(2),
-          percentOfNumpy: +((100 * achieved) / reference).toFixed(1),
-          matmulGflops: +mm.toFixed(2),
-          numpyGflops: numpy === null ? null : +numpy.toFixed(1),
-          dslOverhead: method === 'mae' && threads === 1 && handMs !== null ? +(dsl / handMs).toFixed(3) : null,
-          peakMB,
-          leakedTensorsPerStep: leaked,
-        };
-        rows.push(row);
-        process.stderr.write(`${JSON.stringify(row)}\n`);
       }
     }
   }
@@ -249,6 +265,7 @@ const header = [
   'DSL overhead',
   'peak MB',
   'leaked/step',
+  'note',
 ];
 const md = [
   `Training step, batch ${batch}, median of ${timed} steps after 2 warm-up steps. "% of numpy" is against the fixed yardstick of 190 GFLOP/s (numpy float32 matmul on this machine); numpy 1024^2 matmul measured in this run: ${numpy === null ? 'not available' : `${numpy.toFixed(1)} GFLOP/s`}.`,
@@ -260,15 +277,16 @@ const md = [
       r['preset']!,
       r['backend']!,
       r['threads']!,
-      r['stepMs']!,
-      r['imagesPerSec']!,
-      r['gflopPerStep']!,
-      r['achievedGflops']!,
-      r['percentOfNumpy']!,
-      r['matmulGflops']!,
+      r['stepMs'] ?? '-',
+      r['imagesPerSec'] ?? '-',
+      r['gflopPerStep'] ?? '-',
+      r['achievedGflops'] ?? '-',
+      r['percentOfNumpy'] ?? '-',
+      r['matmulGflops'] ?? '-',
       r['dslOverhead'] ?? '-',
       r['peakMB'] ?? '-',
       r['leakedTensorsPerStep'] ?? '-',
+      r['error'] ?? '',
     ]),
   ),
 ].join('\n');

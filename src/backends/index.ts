@@ -321,3 +321,23 @@ export const activeBackend = (): BackendName | null => {
   const n = tf.getBackend();
   return BACKEND_NAMES.find((b) => TFJS_NAME[b] === n) ?? null;
 };
+
+/**
+ * The WASM backend's heap is one WebAssembly memory of at most 4 GiB; past it, tfjs fails with a
+ * bare `RuntimeError: memory access out of bounds` and the backend cannot be used again in that
+ * process. This turns such an error into a {@link BackendError} that says so and what to change
+ * (`advice`); any other error comes back unchanged.
+ *
+ * @example
+ * try { step() } catch (e) { throw wasmOutOfMemory(e, 'lower --batch') }
+ * @since 0.2.0
+ */
+export const wasmOutOfMemory = (e: unknown, advice: string): unknown =>
+  e instanceof Error &&
+  (e.name === 'RuntimeError' || e.message.includes('RuntimeError: ')) && // in this thread, or reported by a gradient worker
+  /memory access out of bounds|out of memory|Cannot enlarge memory/i.test(e.message)
+    ? new BackendError(
+        'wasm',
+        `ran out of memory (${e.message}): a WebAssembly heap holds at most 4 GiB, and the backend cannot continue in this process; ${advice}`,
+      )
+    : e;

@@ -97,15 +97,25 @@ export const microGrads = <P extends Params>(
   input: ModelIn,
   key: Key,
 ): MicroGrads => {
-  const flat = flatten(params);
-  const names = flat.map(([n]) => n);
-  const { value, grads } = valueAndGrads(
-    lossOfLeaves(model, params, names, input, key),
-    flat.map(([, t]) => t),
-  );
+  const { value, grads } = microGradsLazy(model, params, input, key);
   const loss = value.dataSync()[0]!;
   value.dispose();
   return { loss, grads };
+};
+
+/** {@link microGrads} with the loss left on the device (a scalar tensor, the caller's). */
+const microGradsLazy = <P extends Params>(
+  model: Layer<P, ModelIn, { readonly loss: Tensor }>,
+  params: P,
+  input: ModelIn,
+  key: Key,
+): { value: Tensor; grads: Tensor[] } => {
+  const flat = flatten(params);
+  const names = flat.map(([n]) => n);
+  return valueAndGrads(
+    lossOfLeaves(model, params, names, input, key),
+    flat.map(([, t]) => t),
+  );
 };
 
 /**
@@ -149,6 +159,18 @@ export const addMicroGrads = (sum: GradSum | null, g: MicroGrads): GradSum => {
  * @since 0.1.0
  */
 export const finishStep = <P extends Params>(state: TrainState<P>, sum: GradSum, o: StepOptions): StepResult<P> => {
+  const { state: next, loss, norm } = finishLazy(state, sum, o);
+  const gradNorm = norm.dataSync()[0]!;
+  norm.dispose();
+  return { state: next, loss, gradNorm };
+};
+
+/** {@link finishStep} with the gradient norm left on the device (the caller's to read and dispose). */
+const finishLazy = <P extends Params>(
+  state: TrainState<P>,
+  sum: GradSum,
+  o: StepOptions,
+): { state: TrainState<P>; loss: number; norm: Tensor } => {
   const names = flatten(state.params).map(([n]) => n);
   const loss = sum.loss / sum.count;
   if (!Number.isFinite(loss)) {
@@ -159,22 +181,20 @@ export const finishStep = <P extends Params>(state: TrainState<P>, sum: GradSum,
   if (sum.count > 1) tf.dispose([...sum.grads]);
   const grads = unflatten(state.params, new Map(names.map((n, i) => [n, mean[i]!])));
   let clipped = grads;
-  let normT: Tensor;
-  if (o.clip === null) normT = globalNorm(grads);
+  let norm: Tensor;
+  if (o.clip === null) norm = globalNorm(grads);
   else {
     const c = clipByGlobalNorm(grads, o.clip);
     clipped = c.grads;
-    normT = c.norm;
+    norm = c.norm;
   }
-  const gradNorm = normT.dataSync()[0]!;
-  normT.dispose();
   const next = adamwUpdate(o.adamw, state.params, clipped, state.opt, o.lr);
   disposeParams(grads);
   if (clipped !== grads) disposeParams(clipped);
   return {
     state: { params: next.params, opt: next.state, step: state.step + 1, ...(state.ema ? { ema: state.ema } : {}) },
     loss,
-    gradNorm,
+    norm,
   };
 };
 
@@ -205,6 +225,46 @@ export const trainStep = <P extends Params>(
     throw e;
   }
   return finishStep(state, sum as unknown as GradSum, o);
+};
+
+/**
+ * {@link trainStep} for backends that cannot read synchronously (tfjs-backend-webgpu in Node,
+ * through Dawn): the same computation in the same order, so the same state, loss and gradient
+ * norm, with the loss and the norm read by `await data()`. Like `trainStep`, it throws a
+ * {@link DataError} and applies nothing if the loss is not finite.
+ *
+ * @example
+ * await useBackend('webgpu')
+ * const { state: next, loss } = await trainStepAsync(model, state, [{ images }], stepKey, { adamw: adamw(), lr: 1e-3, clip: 1 })
+ * @since 0.2.0
+ */
+export const trainStepAsync = async <P extends Params>(
+  model: Layer<P, ModelIn, { readonly loss: Tensor }>,
+  state: TrainState<P>,
+  micro: readonly ModelIn[],
+  key: Key,
+  o: StepOptions,
+): Promise<StepResult<P>> => {
+  if (micro.length === 0) throw new DataError('micro-batches', 0, 0, 'a step needs at least one micro-batch');
+  const parts: { value: Tensor; grads: Tensor[] }[] = [];
+  const disposeParts = (): void => parts.forEach((p) => tf.dispose([p.value, ...p.grads]));
+  let losses: number[];
+  try {
+    micro.forEach((input, i) => parts.push(microGradsLazy(model, state.params, input, fold(key, i))));
+    losses = await Promise.all(parts.map(async (p) => (await p.value.data())[0]!));
+  } catch (e) {
+    disposeParts();
+    throw e;
+  }
+  let sum: GradSum | null = null;
+  parts.forEach((p, i) => {
+    p.value.dispose();
+    sum = addMicroGrads(sum, { loss: losses[i]!, grads: p.grads });
+  });
+  const { state: next, loss, norm } = finishLazy(state, sum as unknown as GradSum, o);
+  const gradNorm = (await norm.data())[0]!;
+  norm.dispose();
+  return { state: next, loss, gradNorm };
 };
 
 /**

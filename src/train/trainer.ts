@@ -20,6 +20,11 @@ import { adamw, initOpt } from './optimizer.js';
 import { warmupCosine, type LrSchedule } from './schedule.js';
 import { addMicroGrads, emaUpdate, finishStep, trainStep, type GradEngine, type GradSum, type TrainState } from './step.js';
 import { disposeParams } from '../core/params.js';
+import { wasmOutOfMemory } from '../backends/index.js';
+
+/** What to change when a step does not fit in memory. */
+const oomAdvice = (cfg: TrainConfig): string =>
+  `a step of ${cfg.accum} micro-batch(es) of ${cfg.batch} did not fit: lower --batch (and raise --accum to keep the images per step)`;
 
 /**
  * Training settings. `lr = baseLr * batch * accum / 256`, warmed up linearly over `warmup`
@@ -183,7 +188,9 @@ export const train = async <P extends Params>(
           key: fold(stepKey, i),
         };
       });
-      const grads = await hooks.engine.compute(current.params, micro);
+      const grads = await hooks.engine.compute(current.params, micro).catch((e: unknown) => {
+        throw wasmOutOfMemory(e, oomAdvice(cfg));
+      });
       const sum = grads.reduce<GradSum | null>((acc, g) => addMicroGrads(acc, g), null);
       if (sum === null) throw new ConfigError('train.accum', cfg.accum, 'no micro-batch gradients came back');
       result = finishStep(current, sum, options);
@@ -200,6 +207,8 @@ export const train = async <P extends Params>(
       });
       try {
         result = trainStep(model, current, micro, stepKey, options);
+      } catch (e) {
+        throw wasmOutOfMemory(e, oomAdvice(cfg));
       } finally {
         for (const m of micro) tf.dispose([m.images, m.labels]);
       }

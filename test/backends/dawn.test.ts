@@ -23,6 +23,11 @@ import {
   unflatten,
   disposeParams,
   BackendError,
+  adamw,
+  initState,
+  trainConfig,
+  trainStepAsync,
+  disposeState,
   type Tensor,
 } from '../../src/index.js';
 
@@ -78,6 +83,22 @@ const gradients = async (images: Float32Array): Promise<{ loss: number; grads: F
   return { loss, grads: out, leaked: tf.memory().numTensors - start };
 };
 
+/** One training step (AdamW, clipping, two micro-batches) with trainStepAsync: loss, norm, new params. */
+const step = async (images: Float32Array): Promise<{ loss: number; gradNorm: number; params: Float32Array[]; leaked: number }> => {
+  const start = tf.memory().numTensors;
+  const model = mae('micro/4');
+  const data = synthetic({ count: B });
+  const state = initState(model, data, trainConfig({ steps: 1, batch: B, seed: 5 }));
+  const x = tf.tensor4d(images, [B, 32, 32, 3]);
+  const r = await trainStepAsync(model, state, [{ images: x }, { images: x }], Key.key(3), { adamw: adamw(), lr: 1e-3, clip: 1 });
+  const params: Float32Array[] = [];
+  for (const [, t] of flatten(r.state.params)) params.push((await t.data()) as Float32Array);
+  disposeState(state);
+  disposeState(r.state);
+  x.dispose();
+  return { loss: r.loss, gradNorm: r.gradNorm, params, leaked: tf.memory().numTensors - start };
+};
+
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   assert.equal(a.length, b.length);
   let m = 0;
@@ -95,7 +116,7 @@ describe('WebGPU through Dawn (the webgpu package)', () => {
   });
 
   it(
-    'WebGPU in Node: MAE micro/4 on the Dawn adapter matches cpu (loss, pred, gradients, no leak), or useBackend says precisely why there is none',
+    'WebGPU in Node: MAE micro/4 on the Dawn adapter matches cpu (loss, pred, gradients, a training step, no leak), or useBackend says precisely why there is none',
     { timeout: 300_000 },
     async (t) => {
       if (dawnMissing !== null) {
@@ -111,6 +132,7 @@ describe('WebGPU through Dawn (the webgpu package)', () => {
       await useBackend('cpu');
       const cpu = await forward(images);
       const cpuGrads = await gradients(images);
+      const cpuStep = await step(images);
       try {
         await useBackend('webgpu');
       } catch (e) {
@@ -149,6 +171,17 @@ describe('WebGPU through Dawn (the webgpu package)', () => {
       assert.ok(Math.abs(webGrads.loss - cpuGrads.loss) / Math.abs(cpuGrads.loss) <= 1e-3);
       assert.ok(gradDiff <= 1e-3, `gradients differ from cpu by up to ${gradDiff}`);
       assert.equal(webGrads.leaked, 0, `gradients leaked ${webGrads.leaked} tensors on webgpu`);
+
+      // a whole training step (trainStepAsync: no synchronous read) on WebGPU
+      const webStep = await step(images);
+      const paramDiff = Math.max(...webStep.params.map((p, i) => maxAbsDiff(p, cpuStep.params[i]!)));
+      t.diagnostic(
+        `train step: loss cpu ${cpuStep.loss} webgpu ${webStep.loss}; |g| cpu ${cpuStep.gradNorm} webgpu ${webStep.gradNorm}; params max |diff| ${paramDiff.toExponential(2)}`,
+      );
+      assert.ok(Math.abs(webStep.loss - cpuStep.loss) / Math.abs(cpuStep.loss) <= 1e-3);
+      assert.ok(Math.abs(webStep.gradNorm - cpuStep.gradNorm) / cpuStep.gradNorm <= 1e-3);
+      assert.ok(paramDiff <= 1e-4, `params after one step differ from cpu by up to ${paramDiff}`);
+      assert.equal(webStep.leaked, 0, `the training step leaked ${webStep.leaked} tensors on webgpu`);
     },
   );
 });

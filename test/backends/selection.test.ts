@@ -3,7 +3,16 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { useBackend, activeBackend, isSoftwareAdapter, defaultEnv, BackendError, ConfigError, type BackendEnv } from '../../src/index.js';
+import {
+  useBackend,
+  activeBackend,
+  isSoftwareAdapter,
+  defaultEnv,
+  wasmOutOfMemory,
+  BackendError,
+  ConfigError,
+  type BackendEnv,
+} from '../../src/index.js';
 import { threadedGrads } from '../../src/node/index.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
@@ -82,6 +91,20 @@ describe('backend selection', () => {
     assert.ok(isSoftwareAdapter({ info: { vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' } }));
     assert.ok(isSoftwareAdapter({ isFallbackAdapter: true }));
     assert.ok(!isSoftwareAdapter({ info: { vendor: 'nvidia', architecture: 'ampere' } }));
+  });
+
+  it('a WASM heap exhaustion becomes a BackendError that says so and what to change; other errors pass unchanged', () => {
+    const oob = new WebAssembly.RuntimeError('memory access out of bounds'); // what tfjs-backend-wasm throws past 4 GiB
+    const e = wasmOutOfMemory(oob, 'lower --batch');
+    assert.ok(e instanceof BackendError && e.backend === 'wasm');
+    assert.match(e.message, /ran out of memory \(memory access out of bounds\).*4 GiB.*cannot continue in this process; lower --batch/);
+    // as a gradient worker reports it
+    const fromWorker = new Error('a gradient worker failed: RuntimeError: memory access out of bounds');
+    assert.ok(wasmOutOfMemory(fromWorker, 'x') instanceof BackendError);
+    const other = new RangeError('memory access out of bounds');
+    assert.equal(wasmOutOfMemory(other, 'x'), other);
+    const plain = new WebAssembly.RuntimeError('unreachable');
+    assert.equal(wasmOutOfMemory(plain, 'x'), plain);
   });
 
   it('threads split CPU work only', async () => {

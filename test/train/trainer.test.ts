@@ -9,6 +9,7 @@ import {
   trainConfig,
   initState,
   trainStep,
+  trainStepAsync,
   adamw,
   disposeState,
   encodeCheckpoint,
@@ -19,6 +20,7 @@ import {
   batchIndices,
   cloneState,
   DataError,
+  BackendError,
   type MaeConfig,
   type TrainState,
   type MaeParams,
@@ -86,6 +88,59 @@ describe('training', () => {
     assert.ok(Number.isFinite(r.loss) && r.gradNorm > 0);
     disposeState(r.state);
     images.dispose();
+  });
+
+  it("trainStepAsync (reads with await data(), for WebGPU in Node) gives trainStep's state, loss and norm bit for bit, and leaks nothing", async () => {
+    const model = mae(tinyConfig);
+    const images = batchTensor(data, batchIndices(Key.key(0), data.count, 4, 0), norm);
+    const o = { adamw: adamw(), lr: 1e-2, clip: 0.5 };
+    const before = tf.memory().numTensors;
+    const a = initState(model, data, cfg);
+    const b = cloneState(a);
+    const sync = trainStep(model, a, [{ images }, { images }], Key.key(1), o);
+    const async_ = await trainStepAsync(model, b, [{ images }, { images }], Key.key(1), o);
+    assert.equal(async_.loss, sync.loss);
+    assert.equal(async_.gradNorm, sync.gradNorm);
+    assert.deepEqual(leaves(async_.state), leaves(sync.state));
+    assert.equal(async_.state.step, 1);
+    disposeState(a);
+    disposeState(b);
+    disposeState(sync.state);
+    disposeState(async_.state);
+    assert.equal(tf.memory().numTensors, before);
+    images.dispose();
+  });
+
+  it('trainStepAsync: a non-finite loss is a DataError, nothing is applied and nothing leaks', async () => {
+    const model = mae(tinyConfig);
+    const state = initState(model, data, cfg);
+    const bad = tf.fill([4, 16, 16, 3], NaN);
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      trainStepAsync(model, state, [{ images: bad }], Key.key(1), { adamw: adamw(), lr: 1e-3, clip: null }),
+      (e: unknown) => e instanceof DataError && /non-finite loss/.test(e.message),
+    );
+    assert.equal(tf.memory().numTensors, before);
+    await assert.rejects(trainStepAsync(model, state, [], Key.key(1), { adamw: adamw(), lr: 1e-3, clip: null }), DataError);
+    disposeState(state);
+    bad.dispose();
+  });
+
+  it('a step that exhausts the WASM heap stops training with a BackendError naming --batch', async () => {
+    const model = mae(tinyConfig);
+    const oom: typeof model = {
+      ...model,
+      apply: () => {
+        throw new WebAssembly.RuntimeError('memory access out of bounds');
+      },
+    };
+    const state = initState(model, data, cfg);
+    await assert.rejects(
+      train(oom, data, cfg, state, {}, norm),
+      (e: unknown) =>
+        e instanceof BackendError && e.backend === 'wasm' && /micro-batch\(es\) of 4 did not fit: lower --batch/.test(e.message),
+    );
+    disposeState(state);
   });
 
   it('loss falls on the synthetic data within a few dozen steps', async () => {
