@@ -324,8 +324,8 @@ export const activeBackend = (): BackendName | null => {
 
 /**
  * The WASM backend's heap is one WebAssembly memory of at most 4 GiB; past it, tfjs fails with a
- * bare `RuntimeError: memory access out of bounds` and the backend cannot be used again in that
- * process. This turns such an error into a {@link BackendError} that says so and what to change
+ * bare `RuntimeError: memory access out of bounds` (or `Aborted()` when XNNPACK's allocation
+ * fails) and the backend cannot be used again in that process. This turns such an error into a {@link BackendError} that says so and what to change
  * (`advice`); any other error comes back unchanged.
  *
  * @example
@@ -335,7 +335,7 @@ export const activeBackend = (): BackendName | null => {
 export const wasmOutOfMemory = (e: unknown, advice: string): unknown =>
   e instanceof Error &&
   (e.name === 'RuntimeError' || e.message.includes('RuntimeError: ')) && // in this thread, or reported by a gradient worker
-  /memory access out of bounds|out of memory|Cannot enlarge memory/i.test(e.message)
+  /memory access out of bounds|out of memory|Cannot enlarge memory|Aborted\((OOM)?\)/i.test(e.message)
     ? new BackendError(
         'wasm',
         `ran out of memory (${e.message}): a WebAssembly heap holds at most 4 GiB, and the backend cannot continue in this process; ${advice}`,
