@@ -102,7 +102,9 @@ describe('backend selection', () => {
     const fromWorker = new Error('a gradient worker failed: RuntimeError: memory access out of bounds');
     assert.ok(wasmOutOfMemory(fromWorker, 'x') instanceof BackendError);
     // XNNPACK's failed allocation aborts the module
-    assert.ok(wasmOutOfMemory(new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.'), 'x') instanceof BackendError);
+    assert.ok(
+      wasmOutOfMemory(new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.'), 'x') instanceof BackendError,
+    );
     const other = new RangeError('memory access out of bounds');
     assert.equal(wasmOutOfMemory(other, 'x'), other);
     const plain = new WebAssembly.RuntimeError('unreachable');
