@@ -39,7 +39,7 @@ import {
   type MaeConfig,
 } from '../src/index.js';
 import { writeFileAtomic } from '../src/node/index.js';
-import { flags, table } from './common.js';
+import { flags, median, table } from './common.js';
 
 const f = flags({
   backends: 'cpu,wasm,webgpu,node-gpu',
@@ -51,7 +51,6 @@ const f = flags({
 const batch = Number(f.batch);
 const repeats = Number(f.repeats);
 const warmup = 2;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const maeSpec = presetSpec('mae', f.preset);
 const dmSpec = presetSpec('diffmae', f.preset);
 const maeConfig = maeSpec.config as MaeConfig;

@@ -70,6 +70,9 @@ export const trainSpec = async (
   return { built, state, norm, seconds: (performance.now() - t0) / 1000, losses };
 };
 
+/** The median (the upper one of an even count). */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 export const table = (header: readonly string[], rows: readonly (readonly (string | number)[])[]): string => {
   const cell = (v: string | number) => (typeof v === 'number' ? v.toFixed(2) : v);
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join(

@@ -43,7 +43,7 @@ import {
 } from '../src/index.js';
 import { threadedGrads, writeFileAtomic } from '../src/node/index.js';
 import { handMaeLayer } from './handwritten.js';
-import { flags, table } from './common.js';
+import { flags, median, table } from './common.js';
 
 const f = flags({
   backends: 'wasm,cpu',
@@ -57,7 +57,6 @@ const f = flags({
 });
 const batch = Number(f.batch);
 const timed = Number(f.steps);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const numpyGflops = (): number | null => {
   try {
