@@ -15,7 +15,7 @@ import { fold, key } from '../core/key.js';
 import { disposeParams } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { useBackend } from '../backends/index.js';
-import { drawMask, Mask } from '../corruption/mask.js';
+import { drawMask, Mask, requireVisible } from '../corruption/mask.js';
 import { batchTensor, sampleShape } from '../data/batches.js';
 import { synthetic, syntheticVideos, type LabelledImages } from '../data/synthetic.js';
 import { nearestFrameFill } from '../eval/baselines.js';
@@ -130,7 +130,7 @@ export const inpaintCommand: Command = {
     if ((mask.kind === 'tube' || mask.kind === 'frame') && !grid.video)
       throw new ConfigError('--mask', str(f, 'mask'), `${mask.kind} masks need a video checkpoint`);
     const n = Math.min(count, data.count);
-    const draw = drawMask(mask, fold(key(seed), 'mask'), n, grid);
+    const draw = requireVisible(drawMask(mask, fold(key(seed), 'mask'), n, grid), str(f, 'mask'), '--mask');
     const backend = await useBackend(choice(f, 'backend', BACKENDS));
     const opened = openModel(ckpt);
     const { norm, params } = opened;

@@ -193,6 +193,25 @@ export const removedIds = (m: Mask, rows: number, cols: number, times = 1): numb
 };
 
 /**
+ * Checks that a draw leaves something to condition on: reconstruction and inpainting predict the
+ * removed patches from the visible ones, so a draw that removes every patch is a
+ * {@link ConfigError} naming `what` (the mask as the user wrote it).
+ *
+ * @example
+ * requireVisible(drawMask(Mask.random(0.999), key(0), 2, { rows: 8, cols: 8 }), 'random:0.999') // throws: removes all 64
+ * @since 0.2.0
+ */
+export const requireVisible = (draw: MaskDraw, what: string, field = 'mask'): MaskDraw => {
+  if (draw.keep === 0)
+    throw new ConfigError(
+      field,
+      what,
+      `leaves no visible patch (it removes all ${draw.length}); the removed patches are predicted from visible ones`,
+    );
+  return draw;
+};
+
+/**
  * Draws a mask for a batch on a (times x) rows x cols token grid (time-major). Random, tube and
  * frame masks use `key`; the others ignore it and give every sample the same mask. Tube and frame
  * masks list the kept tokens in index order, then the removed ones.

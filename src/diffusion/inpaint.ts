@@ -8,7 +8,7 @@
 import { fold, normal, type Key } from '../core/key.js';
 import { ctx } from '../core/layer.js';
 import { tf, type Tensor } from '../core/tf.js';
-import { maskTensors, type MaskDraw } from '../corruption/mask.js';
+import { maskTensors, requireVisible, type MaskDraw } from '../corruption/mask.js';
 import { tableOf } from '../corruption/schedule.js';
 import type { DiffMaeModel, DiffMaeParams } from '../models/diffmae.js';
 import { patchifyOp } from '../vision/patchify.js';
@@ -74,6 +74,7 @@ export function* inpaintSteps(
 ): Generator<InpaintStep, Tensor, void> {
   const noise = model.corruption.branches[0]!.branch.noise;
   if (noise.placement === 'none') throw new ConfigError('model', 'diffmae', 'has no noise schedule');
+  requireVisible(draw, `a draw of ${draw.length - draw.keep} removed of ${draw.length}`);
   const table = tableOf(noise.schedule);
   const target = model.config.target ?? 'x0';
   const x0 = patchifyOp(model.corruption.patching, images);

@@ -8,7 +8,7 @@
 import { fold, type Key } from '../core/key.js';
 import { ctx } from '../core/layer.js';
 import { tf, type Tensor } from '../core/tf.js';
-import { drawMask, maskTensors, Mask, type MaskDraw } from '../corruption/mask.js';
+import { drawMask, maskTensors, Mask, requireVisible, type MaskDraw } from '../corruption/mask.js';
 import { inpaint } from '../diffusion/inpaint.js';
 import { Sampler } from '../diffusion/sampler.js';
 import type { Image8 } from '../io/png.js';
@@ -117,6 +117,7 @@ export const predictRemoved = (
   k: Key,
   sampler = Sampler.ddim({ steps: 10 }),
 ): { pred: Tensor; x0: Tensor; mask: Tensor } => {
+  requireVisible(draw, `a draw of ${draw.length - draw.keep} removed of ${draw.length}`);
   if (b.method === 'diffmae') {
     const r = inpaint(b.model, params as DiffMaeParams, images, draw, { sampler, key: k, clip: dataRange(norm) });
     const m = maskTensors(draw);

@@ -89,6 +89,7 @@ describe('tesserae inpaint', () => {
     for (const [args, pattern] of [
       [['--mask', 'ring:3'], /--mask = "ring:3"/],
       [['--mask', 'center:1.5'], /mask\.ratio = 1\.5/],
+      [['--mask', 'random:0.999'], /--mask = "random:0\.999": leaves no visible patch \(it removes all 64\)/],
       [['--checkpoint', join(dir, 'none.safetensors')], /none\.safetensors: no such file/],
       [['--checkpoint', foreign], /foreign\.safetensors: not a tesserae checkpoint/],
       [['--images', wrong], /x16\.npy: expected shape \[N, 32, 32, 3\]/],

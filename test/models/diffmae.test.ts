@@ -96,6 +96,21 @@ describe('DiffMAE', () => {
     const model = diffmae(tiny());
     const grid = gridOf(model.corruption.patching, [16, 16, 3]);
 
+    it('a draw that removes every patch is a ConfigError, before anything is allocated', () => {
+      const { params } = model.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
+      const images = tf.tensor4d(synthetic({ count: 2, size: 16 }).images, [2, 16, 16, 3]);
+      const before = tf.memory().numTensors;
+      const all = drawMask(Mask.random(0.99), Key.key(1), 2, grid);
+      assert.equal(all.keep, 0);
+      assert.throws(
+        () => inpaint(model, params, images, all, { sampler: Sampler.ddim({ steps: 2 }), key: Key.key(2), clip: null }),
+        (e: unknown) => e instanceof ConfigError && /leaves no visible patch \(it removes all 16\)/.test(e.message),
+      );
+      assert.equal(tf.memory().numTensors, before);
+      images.dispose();
+      disposeParams(params);
+    });
+
     it('runs the encoder once, keeps the visible pixels exactly, is deterministic and leaks nothing', () => {
       let calls = 0;
       const enc = model.parts.encoder;
