@@ -28,6 +28,9 @@ import {
   trainConfig,
   trainStepAsync,
   disposeState,
+  buildModel,
+  presetSpec,
+  trainable,
   type Tensor,
 } from '../../src/index.js';
 
@@ -99,6 +102,24 @@ const step = async (images: Float32Array): Promise<{ loss: number; gradNorm: num
   return { loss: r.loss, gradNorm: r.gradNorm, params, leaked: tf.memory().numTensors - start };
 };
 
+/** The training loss (params from key 0, corruption from key 1) of every method's micro/4 preset. */
+const METHODS_UNDER_TEST = ['diffmae', 'umd', 'maskdit', 'dit'] as const;
+const methodLosses = async (images: Float32Array): Promise<{ losses: number[]; leaked: number }> => {
+  const start = tf.memory().numTensors;
+  const x = tf.tensor4d(images, [B, 32, 32, 3]);
+  const losses: number[] = [];
+  for (const method of METHODS_UNDER_TEST) {
+    const model = trainable(buildModel(presetSpec(method, 'micro/4')));
+    const { params } = model.init(Key.key(0), { images: spec([-1, 32, 32, 3]) });
+    const out = model.apply(params, { images: x }, ctx(Key.key(1), true));
+    losses.push((await out.loss.data())[0]!);
+    tf.dispose(out as unknown as tf.TensorContainer); // the loss and every group's intermediates
+    disposeParams(params);
+  }
+  x.dispose();
+  return { losses, leaked: tf.memory().numTensors - start };
+};
+
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   assert.equal(a.length, b.length);
   let m = 0;
@@ -116,7 +137,7 @@ describe('WebGPU through Dawn (the webgpu package)', () => {
   });
 
   it(
-    'WebGPU in Node: MAE micro/4 on the Dawn adapter matches cpu (loss, pred, gradients, a training step, no leak), or useBackend says precisely why there is none',
+    'WebGPU in Node: MAE micro/4 on the Dawn adapter matches cpu (loss, pred, gradients, a training step, no leak), and so do DiffMAE, UMD, MaskDiT and DiT losses, or useBackend says precisely why there is none',
     { timeout: 300_000 },
     async (t) => {
       if (dawnMissing !== null) {
@@ -133,6 +154,7 @@ describe('WebGPU through Dawn (the webgpu package)', () => {
       const cpu = await forward(images);
       const cpuGrads = await gradients(images);
       const cpuStep = await step(images);
+      const cpuMethods = await methodLosses(images);
       try {
         await useBackend('webgpu');
       } catch (e) {
@@ -182,6 +204,16 @@ describe('WebGPU through Dawn (the webgpu package)', () => {
       assert.ok(Math.abs(webStep.gradNorm - cpuStep.gradNorm) / cpuStep.gradNorm <= 1e-3);
       assert.ok(paramDiff <= 1e-4, `params after one step differ from cpu by up to ${paramDiff}`);
       assert.equal(webStep.leaked, 0, `the training step leaked ${webStep.leaked} tensors on webgpu`);
+
+      // the other methods: the same description, the same loss
+      const webMethods = await methodLosses(images);
+      METHODS_UNDER_TEST.forEach((m, i) => {
+        const [c, w] = [cpuMethods.losses[i]!, webMethods.losses[i]!];
+        t.diagnostic(`${m}: loss cpu ${c} webgpu ${w}`);
+        assert.ok(Math.abs(w - c) / Math.abs(c) <= 1e-3, `${m}: loss ${w} on webgpu vs ${c} on cpu`);
+      });
+      assert.equal(cpuMethods.leaked, 0, `the other methods left ${cpuMethods.leaked} tensors on cpu`);
+      assert.equal(webMethods.leaked, 0, `the other methods left ${webMethods.leaked} tensors on webgpu`);
     },
   );
 });
