@@ -17,7 +17,7 @@ import type { CondModel } from '../models/cond.js';
 import type { CondAeParams } from '../vision/condAe.js';
 import { gridOf, unpatchifyOp } from '../vision/patchify.js';
 import type { LabelledImages } from '../data/synthetic.js';
-import { clipBounds, reverseStep, samplerSteps, x0FromEps, type Sampler } from './sampler.js';
+import { clipBounds, reverseStep, samplerSteps, stepNoise, x0FromEps, type Sampler } from './sampler.js';
 
 /**
  * Options of {@link generate}.
@@ -82,7 +82,7 @@ export const generate = (model: CondModel, params: Params, o: GenerateOptions): 
         };
         let est = out.predEps ? x0FromEps(table, x, combine(out.predEps), t) : combine(out.predX0!);
         if (clip) est = tf.minimum(tf.maximum(est, clip[0]), clip[1]);
-        return reverseStep(table, o.sampler, x, est, t, tPrev, tf.tensor(normal(fold(fold(o.key, 'z'), i), n * l * p), [n, l, p]));
+        return reverseStep(table, o.sampler, x, est, t, tPrev, stepNoise(o.sampler, fold(o.key, 'z'), i, tPrev, [n, l, p]));
       });
       x.dispose();
       x = next;

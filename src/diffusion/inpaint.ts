@@ -12,7 +12,7 @@ import { maskTensors, requireVisible, type MaskDraw } from '../corruption/mask.j
 import { tableOf } from '../corruption/schedule.js';
 import type { DiffMaeModel, DiffMaeParams } from '../models/diffmae.js';
 import { patchifyOp } from '../vision/patchify.js';
-import { clipBounds, reverseStep, samplerSteps, x0FromEps, type Sampler } from './sampler.js';
+import { clipBounds, reverseStep, samplerSteps, stepNoise, x0FromEps, type Sampler } from './sampler.js';
 import { ConfigError } from '../core/errors.js';
 
 /**
@@ -97,7 +97,7 @@ export function* inpaintSteps(
         const out = model.parts.decoder.apply(params.decoder, { ...base, ...enc, xt: x, t: tt }, ctx(fold(o.key, i))).out;
         let est = target === 'x0' ? out : x0FromEps(table, x, out, t);
         if (clip) est = tf.minimum(tf.maximum(est, clip[0]), clip[1]);
-        const z = tf.tensor(normal(fold(fold(o.key, 'z'), i), n * l * p), [n, l, p]);
+        const z = stepNoise(o.sampler, fold(o.key, 'z'), i, tPrev, [n, l, p]);
         return [tf.where(removedFull, reverseStep(table, o.sampler, x, est, t, tPrev, z), x0), tf.where(removedFull, est, x0)];
       });
       x.dispose();

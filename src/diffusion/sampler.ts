@@ -6,6 +6,7 @@
  */
 import { finite, int, positiveInt } from '../core/check.js';
 import { ConfigError, ShapeError } from '../core/errors.js';
+import { fold, normal, type Key } from '../core/key.js';
 import { tf, type Tensor } from '../core/tf.js';
 import type { ScheduleTable } from '../corruption/schedule.js';
 
@@ -78,7 +79,15 @@ export const x0FromEps = (table: ScheduleTable, xt: Tensor, eps: Tensor, t: numb
  * const xPrev = reverseStep(table, Sampler.ddim(), xt, x0, 500, 480, z)
  * @since 0.1.0
  */
-export const reverseStep = (table: ScheduleTable, s: Sampler, xt: Tensor, x0: Tensor, t: number, tPrev: number, z: Tensor): Tensor => {
+export const reverseStep = (
+  table: ScheduleTable,
+  s: Sampler,
+  xt: Tensor,
+  x0: Tensor,
+  t: number,
+  tPrev: number,
+  z: Tensor | null,
+): Tensor => {
   int('t', t, 1, table.steps);
   int('tPrev', tPrev, 0, t - 1);
   if (xt.shape.join() !== x0.shape.join()) throw new ShapeError('x0', `[${xt.shape.join(', ')}]`, x0.shape);
@@ -93,15 +102,41 @@ export const reverseStep = (table: ScheduleTable, s: Sampler, xt: Tensor, x0: Te
       const ct = (Math.sqrt(1 - beta) * (1 - abPrev)) / (1 - ab);
       const sd = Math.sqrt((beta * (1 - abPrev)) / (1 - ab));
       const [a, b, c] = scalars(c0, ct, sd);
-      return tf.add(tf.add(tf.mul(x0, a!), tf.mul(xt, b!)), tf.mul(z, c!));
+      return tf.add(tf.add(tf.mul(x0, a!), tf.mul(xt, b!)), tf.mul(needNoise(z), c!));
     }
     const eps = tf.div(tf.sub(xt, tf.mul(x0, Math.sqrt(ab))), Math.sqrt(1 - ab));
     const sigma = s.eta * Math.sqrt((1 - abPrev) / (1 - ab)) * Math.sqrt(1 - ab / abPrev);
     const dir = Math.sqrt(Math.max(0, 1 - abPrev - sigma * sigma));
     const out = tf.add(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(eps, dir));
-    return sigma > 0 ? tf.add(out, tf.mul(z, sigma)) : out;
+    return sigma > 0 ? tf.add(out, tf.mul(needNoise(z), sigma)) : out;
   });
 };
+
+const needNoise = (z: Tensor | null): Tensor => {
+  if (z === null) throw new ConfigError('z', null, 'this step adds noise (DDPM, or DDIM with eta > 0): pass it');
+  return z;
+};
+
+/**
+ * The fresh noise z that step `i` (from t to `tPrev`) of a sampler adds, drawn from
+ * `fold(key, i)`, or null where the step adds none: every step of DDIM with eta = 0, and the last
+ * step (tPrev = 0) of any sampler. Drawing it only where it is used keeps deterministic sampling
+ * from paying for noise it throws away.
+ *
+ * @example
+ * const z = stepNoise(Sampler.ddpm(), fold(key(0), 'z'), 0, 999, [n, l, p])
+ * @since 0.2.0
+ */
+export const stepNoise = (s: Sampler, key: Key, i: number, tPrev: number, shape: readonly number[]): Tensor | null =>
+  tPrev === 0 || (s.kind === 'ddim' && s.eta === 0)
+    ? null
+    : tf.tensor(
+        normal(
+          fold(key, i),
+          shape.reduce((a, b) => a * b, 1),
+        ),
+        [...shape],
+      );
 
 /**
  * Per-value clipping bounds for patches [N, L, P] from per-channel data bounds (channels fastest

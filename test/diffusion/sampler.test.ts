@@ -1,7 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { tf, Key, Sampler, samplerSteps, reverseStep, x0FromEps, qSample, tableOf, Schedule, ConfigError } from '../../src/index.js';
+import {
+  tf,
+  Key,
+  Sampler,
+  samplerSteps,
+  reverseStep,
+  stepNoise,
+  x0FromEps,
+  qSample,
+  tableOf,
+  Schedule,
+  ConfigError,
+} from '../../src/index.js';
 import { arbKey, arbSchedule } from '../../src/testing/index.js';
 import { onCpu, assertClose } from '../helpers.js';
 
@@ -84,5 +96,25 @@ describe('samplers', () => {
     assert.deepEqual(reverseStep(tab, Sampler.ddpm(), xt, x0, 1, 0, eps).dataSync(), x0.dataSync());
     assertClose(x0FromEps(tab, xt, eps, 30).dataSync(), x0.dataSync(), 1e-4, 'x0 from eps');
     assert.throws(() => reverseStep(tab, Sampler.ddpm(), xt, x0, 30, 10, eps), /DDPM steps one at a time/);
+  });
+
+  it('stepNoise draws z = normal(fold(key, i)) only where a step adds noise; a noisy step without it is a ConfigError', () => {
+    const k = Key.key(5);
+    assert.equal(stepNoise(Sampler.ddim({ eta: 0 }), k, 3, 500, [2, 4]), null);
+    assert.equal(stepNoise(Sampler.ddpm(), k, 3, 0, [2, 4]), null); // the last step lands on x0
+    for (const s of [Sampler.ddpm(), Sampler.ddim({ eta: 0.5 })]) {
+      const z = stepNoise(s, k, 3, 500, [2, 4])!;
+      assert.deepEqual(z.shape, [2, 4]);
+      assert.deepEqual(z.dataSync(), Key.normal(Key.fold(k, 3), 8));
+      z.dispose();
+    }
+    const tab = tableOf(Schedule.linear({ steps: 50 }));
+    const [x0, xt] = [rand(Key.key(1), 8), rand(Key.key(2), 8)];
+    assert.throws(() => reverseStep(tab, Sampler.ddpm(), xt, x0, 30, 29, null), ConfigError);
+    assert.throws(() => reverseStep(tab, Sampler.ddim({ eta: 1 }), xt, x0, 30, 20, null), /adds noise/);
+    const a = reverseStep(tab, Sampler.ddim({ eta: 0 }), xt, x0, 30, 20, null);
+    const b = reverseStep(tab, Sampler.ddim({ eta: 0 }), xt, x0, 30, 20, tf.zerosLike(x0));
+    assert.deepEqual(a.dataSync(), b.dataSync());
+    tf.dispose([x0, xt, a, b]);
   });
 });
