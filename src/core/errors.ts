@@ -135,3 +135,25 @@ export class BackendError extends TesseraeError {
     super(`backend ${show(backend)}: ${problem}`);
   }
 }
+
+/**
+ * A file-system operation failed: `path` names the file or folder, `operation` what was being
+ * done (`read`, `write`, `create folder`, ...), `reason` what went wrong in words (the system's
+ * code, such as EISDIR or ENOSPC, is kept in `errno` when there is one).
+ *
+ * @example
+ * new IoError('runs/a', 'create folder', 'a file of that name exists', 'EEXIST').message
+ * // 'runs/a: cannot create folder: a file of that name exists (EEXIST)'
+ * @since 0.2.0
+ */
+export class IoError extends TesseraeError {
+  readonly code = 'io' as const;
+  constructor(
+    readonly path: string,
+    readonly operation: string,
+    readonly reason: string,
+    readonly errno?: string,
+  ) {
+    super(`${path}: cannot ${operation}: ${reason}${errno ? ` (${errno})` : ''}`);
+  }
+}
