@@ -72,6 +72,7 @@ export * from './models/maeReference.js';
 export * from './models/diffmae.js';
 export * from './models/registry.js';
 export * from './models/open.js';
+export * from './models/specSchema.js';
 export * from './models/cond.js';
 export * from './vision/condAe.js';
 export * from './layers/conditioning.js';

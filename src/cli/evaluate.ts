@@ -6,13 +6,13 @@
  * @since 0.1.0
  */
 import { join } from 'node:path';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, FormatError } from '../core/errors.js';
 import { fold, key } from '../core/key.js';
 import { disposeParams } from '../core/params.js';
 import { useBackend } from '../backends/index.js';
 import { evaluate, PROBES, type EvalResult, type ProbeKind } from '../eval/evaluate.js';
 import { openModel } from '../node/checkpoint.js';
-import { loadSplits, parseDataSource, type DataSource } from '../node/datasets.js';
+import { loadSplits, parseDataSource, sourceFromMetadata, type DataSource } from '../node/datasets.js';
 import { writeFileAtomic } from '../node/files.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { duration } from './progress.js';
@@ -90,17 +90,8 @@ export const evalCommand: Command = {
     const backend = await useBackend(choice(f, 'backend', BACKENDS));
     const m = openModel(ckpt, { weights });
     try {
-      let source: DataSource;
-      if (f['data'] !== undefined) source = parseDataSource(str(f, 'data'));
-      else {
-        try {
-          source = JSON.parse(m.metadata['data'] ?? 'null') as DataSource;
-          if (!source || typeof source.kind !== 'string') throw new Error('data');
-        } catch {
-          throw new ConfigError('--data', undefined, `${ckpt} does not say what it was trained on; give --data`);
-        }
-      }
-      const trainSeed = (JSON.parse(m.metadata['train'] ?? '{}') as { seed?: number }).seed ?? 0;
+      const source: DataSource = f['data'] !== undefined ? parseDataSource(str(f, 'data')) : sourceFromMetadata(m.metadata['data'], ckpt);
+      const trainSeed = seedFromMetadata(m.metadata['train'], ckpt);
       const size = optional(f, 'size', (g, n) => integer(g, n, 1));
       const { train, held } = loadSplits(source, {
         count: integer(f, 'count', 2),
@@ -146,4 +137,18 @@ export const evalCommand: Command = {
       disposeParams(m.params);
     }
   },
+};
+
+/** The training seed a checkpoint's `train` entry records (0 when absent); a malformed entry is a FormatError naming the file. */
+const seedFromMetadata = (entry: string | undefined, file: string): number => {
+  let v: unknown;
+  try {
+    v = JSON.parse(entry ?? '{}');
+  } catch {
+    throw new FormatError(file, 'metadata train is not valid JSON');
+  }
+  const seed = typeof v === 'object' && v !== null && 'seed' in v ? v.seed : 0;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0)
+    throw new FormatError(file, `metadata train.seed ${JSON.stringify(seed) ?? 'undefined'} is not a non-negative integer`);
+  return seed;
 };

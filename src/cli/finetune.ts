@@ -10,7 +10,7 @@ import { fold, key } from '../core/key.js';
 import { disposeParams, mapParams, type Params } from '../core/params.js';
 import { spec as tensorSpec } from '../core/spec.js';
 import { tf } from '../core/tf.js';
-import { specFromMetadata, type ModelSpec } from '../models/registry.js';
+import type { ModelSpec } from '../models/registry.js';
 import type { Layer } from '../core/layer.js';
 import type { Tensor } from '../core/tf.js';
 import type { LabelledImages } from '../data/synthetic.js';
@@ -18,7 +18,7 @@ import { sampleShape } from '../data/batches.js';
 import type { ModelIn } from '../models/model.js';
 import type { TrainConfig } from '../train/trainer.js';
 import type { TrainState } from '../train/step.js';
-import { loadCheckpoint, readCheckpointMetadata } from '../node/checkpoint.js';
+import { loadCheckpoint, readCheckpointSpec } from '../node/checkpoint.js';
 import { buildModel } from '../models/registry.js';
 import { finetuneSpec, transplant } from '../train/finetune.js';
 import { initOpt } from '../train/optimizer.js';
@@ -49,8 +49,7 @@ export const finetuneCommand: Command = {
   run: async (argv) => {
     const f = parseFlags(argv, flags);
     const from = str(f, 'from');
-    const meta = readCheckpointMetadata(from);
-    const pre = specFromMetadata(meta, from);
+    const pre = readCheckpointSpec(from).spec;
     if (pre.method === 'mae' || pre.method === 'diffmae')
       throw new ConfigError('--from', from, `holds a ${pre.method} model; class-conditional fine-tuning needs umd, maskdit or dit`);
     const run0 = runFromFlags({ ...f, preset: `fine-tuned ${pre.method}`, resume: false }, pre);

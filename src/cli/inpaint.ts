@@ -27,9 +27,8 @@ import { dataRange, maskedPsnr, predictRemoved, type Norm } from '../eval/heldou
 import { reconstructionGrid } from '../eval/reconstruction.js';
 import { frameStrip, tileImages, toImage8 } from '../io/images.js';
 import type { Image8 } from '../io/png.js';
-import { buildModel, specFromMetadata } from '../models/registry.js';
 import type { DiffMaeParams } from '../models/diffmae.js';
-import { openModel, readCheckpointMetadata } from '../node/checkpoint.js';
+import { openModel } from '../node/checkpoint.js';
 import { writeFileAtomic, writePng } from '../node/files.js';
 import { loadClipFolder, loadImageFolder } from '../node/loaders.js';
 import { readNpyImages } from '../node/datasets.js';
@@ -119,7 +118,9 @@ export const inpaintCommand: Command = {
     const seed = integer(f, 'seed', 0);
     const count = integer(f, 'count', 1);
     const stripN = integer(f, 'strip', 1);
-    const built = buildModel(specFromMetadata(readCheckpointMetadata(ckpt), ckpt));
+    const backend = await useBackend(choice(f, 'backend', BACKENDS));
+    const opened = openModel(ckpt);
+    const { built, norm, params } = opened;
     const shape = built.model.config.image;
     const h = shape[shape.length - 3]!;
     const data = loadImages(str(f, 'images'), shape);
@@ -131,9 +132,6 @@ export const inpaintCommand: Command = {
       throw new ConfigError('--mask', str(f, 'mask'), `${mask.kind} masks need a video checkpoint`);
     const n = Math.min(count, data.count);
     const draw = requireVisible(drawMask(mask, fold(key(seed), 'mask'), n, grid), str(f, 'mask'), '--mask');
-    const backend = await useBackend(choice(f, 'backend', BACKENDS));
-    const opened = openModel(ckpt);
-    const { norm, params } = opened;
     const images = batchTensor(
       data,
       Int32Array.from({ length: n }, (_, i) => i),

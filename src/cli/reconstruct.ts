@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { assertFiniteTensor } from '../train/checkpoint.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, FormatError, ShapeError } from '../core/errors.js';
@@ -66,6 +67,7 @@ export const runReconstruct = async (r: ReconstructRun): Promise<Record<string, 
       throw new FormatError(r.weights, `tensor ${JSON.stringify(k)} is ${t.dtype}; weights must be floating point (F32, F16, BF16 or F64)`);
   }
   const named = new Map([...st.tensors].map(([k, t]) => [k, { shape: t.shape, data: toFloat32(t) }]));
+  for (const [k, t] of named) assertFiniteTensor(r.weights, k, t.data);
   const cfg = inferMaeConfig(named, r.weights, {
     heads: r.heads,
     decoderHeads: r.decoderHeads,

@@ -13,8 +13,7 @@ import { generateImages } from '../diffusion/generate.js';
 import { Sampler } from '../diffusion/sampler.js';
 import { dataRange } from '../eval/heldout.js';
 import { tileImages, toImage8 } from '../io/images.js';
-import { buildModel, specFromMetadata } from '../models/registry.js';
-import { openModel, readCheckpointMetadata } from '../node/checkpoint.js';
+import { openModel } from '../node/checkpoint.js';
 import { writePng } from '../node/files.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { SYNTHETIC_CLASSES } from '../data/synthetic.js';
@@ -44,8 +43,8 @@ export const sampleCommand: Command = {
     const f = parseFlags(argv, flags);
     const ckpt = str(f, 'checkpoint');
     const out = str(f, 'out');
-    const meta = readCheckpointMetadata(ckpt);
-    const built = buildModel(specFromMetadata(meta, ckpt));
+    const backend = await useBackend(choice(f, 'backend', BACKENDS));
+    const { built, params, norm, weights, metadata: meta } = openModel(ckpt);
     if (built.method === 'mae' || built.method === 'diffmae')
       throw new ConfigError('--checkpoint', ckpt, `holds a ${built.method} model; sampling needs umd, maskdit or dit`);
     const classes = built.model.config.classes;
@@ -59,9 +58,7 @@ export const sampleCommand: Command = {
       choice(f, 'sampler', ['ddim', 'ddpm'] as const) === 'ddpm'
         ? Sampler.ddpm()
         : Sampler.ddim({ steps: integer(f, 'steps', 1), eta: num(f, 'eta') });
-    const backend = await useBackend(choice(f, 'backend', BACKENDS));
     const [h, w, c] = built.model.config.image;
-    const { params, norm, weights } = openModel(ckpt);
     const names: readonly string[] = meta['data']?.includes('synthetic') ? SYNTHETIC_CLASSES : [];
     const t0 = performance.now();
     const written: string[] = [];

@@ -4,14 +4,16 @@
  *
  * @since 0.1.0
  */
-import { FormatError } from '../core/errors.js';
+import { ConfigError, FormatError } from '../core/errors.js';
 import { key } from '../core/key.js';
 import { disposeParams, type Params } from '../core/params.js';
 import { spec as tensorSpec } from '../core/spec.js';
 import type { Norm } from '../eval/heldout.js';
-import { checkpointMetadata, decodeCheckpoint, encodeWeights } from '../train/checkpoint.js';
+import { readSafetensors } from '../io/safetensors.js';
+import { assertFiniteWeights, checkpointMetadata, decodeCheckpointTensors, encodeWeights, tensorValues } from '../train/checkpoint.js';
 import type { TrainState } from '../train/step.js';
-import { buildModel, specFromMetadata, type BuiltModel, type ModelSpec } from './registry.js';
+import { buildModel, type BuiltModel, type ModelSpec } from './registry.js';
+import { checkpointSpec } from './specSchema.js';
 
 /**
  * A checkpoint opened for use: its model, the weights to use (the EMA when the checkpoint has
@@ -46,33 +48,30 @@ export const openModelBytes = (
   path: string,
   options: { readonly weights?: 'auto' | 'ema' | 'params' } = {},
 ): OpenedModel => {
-  const metadata = checkpointMetadata(bytes, path);
-  const spec = specFromMetadata(metadata, path);
-  const built = buildModel(spec);
-  let norm: Norm;
+  const parsed = readSafetensors(bytes, path);
+  const metadata = checkpointMetadata(parsed, path);
+  // The description is checked against the file's own tensors before anything is built.
+  const spec = checkpointSpec(metadata, tensorValues(parsed, 'params'), path);
+  const norm = normFromMetadata(metadata, spec.config.image[spec.config.image.length - 1]!, path);
+  const want = options.weights ?? 'auto';
+  const hasEma = tensorValues(parsed, 'ema') > 0;
+  if (want === 'ema' && !hasEma) throw new FormatError(path, 'has no EMA weights (train with --ema)');
+  const useEma = want !== 'params' && hasEma;
+  assertFiniteWeights(parsed, useEma ? 'ema' : 'params', path);
+  let built: BuiltModel;
   try {
-    norm = JSON.parse(metadata['norm'] ?? 'null') as Norm;
-    const ok = (v: unknown): boolean =>
-      Array.isArray(v) &&
-      v.length === built.model.config.image[built.model.config.image.length - 1] &&
-      v.every((x) => typeof x === 'number' && Number.isFinite(x));
-    if (!norm || !ok(norm.mean) || !ok(norm.std) || norm.std.some((s) => !(s > 0))) throw new Error('norm');
-  } catch {
-    throw new FormatError(path, 'metadata norm (per-channel mean and std) is missing or malformed');
+    built = buildModel(spec);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new FormatError(path, `metadata model: ${e.message}`);
+    throw e;
   }
   const template = built.model.init(key(0), { images: tensorSpec([-1, ...built.model.config.image]) }).params as Params;
   let state: TrainState<Params>;
   try {
-    state = decodeCheckpoint(bytes, path, template).state;
+    state = decodeCheckpointTensors(parsed, path, template).state;
   } finally {
     disposeParams(template);
   }
-  const want = options.weights ?? 'auto';
-  if (want === 'ema' && !state.ema) {
-    for (const s of [state.params, state.opt.m, state.opt.v]) disposeParams(s);
-    throw new FormatError(path, 'has no EMA weights (train with --ema)');
-  }
-  const useEma = want !== 'params' && state.ema !== undefined;
   for (const s of [state.opt.m, state.opt.v, useEma ? state.params : state.ema]) if (s) disposeParams(s);
   return {
     path,
@@ -86,17 +85,52 @@ export const openModelBytes = (
   };
 };
 
+/** The per-channel input normalisation a checkpoint stores, checked: `channels` finite means and positive finite stds. */
+const normFromMetadata = (metadata: Readonly<Record<string, string>>, channels: number, path: string): Norm => {
+  const bad = (): never => {
+    throw new FormatError(path, `metadata norm (per-channel mean and std, ${channels} each) is missing or malformed`);
+  };
+  let v: unknown;
+  try {
+    v = JSON.parse(metadata['norm'] ?? 'null');
+  } catch {
+    return bad();
+  }
+  const list = (x: unknown, positive: boolean): number[] => {
+    if (!Array.isArray(x) || x.length !== channels) return bad();
+    return (x as unknown[]).map((e) => (typeof e === 'number' && Number.isFinite(e) && (!positive || e > 0) ? e : bad()));
+  };
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad();
+  const o = v as Readonly<Record<string, unknown>>;
+  return { mean: list(o['mean'], false), std: list(o['std'], true) };
+};
+
 /**
  * The weights of an opened model as a weights-only checkpoint (no optimiser state, a third of
- * the size): what the browser demo loads. The metadata keeps the model, the normalisation and
- * the data, and records which weights were exported.
+ * the size): what the browser demo loads, and what is published. The metadata keeps the model,
+ * the normalisation and the training settings, and records which weights were exported; it
+ * names no path: neither the file it was exported from nor a data folder or file (a built-in
+ * data source such as `synthetic` is kept).
  *
  * @example
  * const bytes = exportWeights(openModelBytes(bytes, file))
  * @since 0.1.0
  */
 export const exportWeights = (m: OpenedModel): Uint8Array => {
-  const keep = ['method', 'model', 'norm', 'data', 'train', 'finetunedFrom'];
+  const keep = ['method', 'model', 'norm', 'train'];
   const meta = Object.fromEntries(Object.entries(m.metadata).filter(([k]) => keep.includes(k)));
-  return encodeWeights(m.params, m.step, { ...meta, exportedFrom: m.path, weights: m.weights });
+  const data = builtInData(m.metadata['data']);
+  return encodeWeights(m.params, m.step, { ...meta, ...(data ? { data } : {}), weights: m.weights });
+};
+
+/** The `data` metadata entry when it names a built-in source (no path in it), re-serialised; undefined otherwise. */
+const builtInData = (entry: string | undefined): string | undefined => {
+  try {
+    const v: unknown = JSON.parse(entry ?? 'null');
+    if (typeof v === 'object' && v !== null && 'kind' in v && (v.kind === 'synthetic' || v.kind === 'synthetic-video'))
+      return JSON.stringify({ kind: v.kind });
+  } catch {
+    // not JSON: left out
+  }
+  return undefined;
 };

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { ConfigError, FormatError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { Mask } from '../corruption/mask.js';
 import type { Layer } from '../core/layer.js';
 import type { Params } from '../core/params.js';
@@ -89,28 +89,6 @@ export const presetSpec = (method: MethodName, preset: string): ModelSpec => {
   const config = table[preset];
   if (!config) throw new ConfigError('--preset', preset, `must be one of ${Object.keys(table).join(', ')}`);
   return { method, config };
-};
-
-/**
- * The spec stored in a checkpoint's metadata (`method`, `model`).
- *
- * @example
- * specFromMetadata(meta, 'runs/a/checkpoints/latest.safetensors')
- * @since 0.1.0
- */
-export const specFromMetadata = (meta: Record<string, string>, file: string): ModelSpec => {
-  const method = meta['method'];
-  if (!(METHODS as readonly (string | undefined)[]).includes(method)) {
-    throw new FormatError(file, `metadata method ${JSON.stringify(method ?? null)} is not one of ${METHODS.join(', ')}`);
-  }
-  let config: unknown;
-  try {
-    config = JSON.parse(meta['model'] ?? 'null');
-  } catch {
-    throw new FormatError(file, 'metadata model is not valid JSON');
-  }
-  if (typeof config !== 'object' || config === null) throw new FormatError(file, 'metadata model is not a configuration object');
-  return { method, config } as ModelSpec;
 };
 
 /**

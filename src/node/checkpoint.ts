@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { FormatError } from '../core/errors.js';
 import type { Params } from '../core/params.js';
 import { openModelBytes, type OpenedModel } from '../models/open.js';
-import { checkpointMetadata, decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.js';
+import { readSafetensors } from '../io/safetensors.js';
+import type { ModelSpec } from '../models/registry.js';
+import { checkpointSpec } from '../models/specSchema.js';
+import { checkpointMetadata, decodeCheckpoint, encodeCheckpoint, tensorValues } from '../train/checkpoint.js';
 import type { TrainState } from '../train/step.js';
 import { writeFileAtomic } from './files.js';
 
@@ -43,6 +46,20 @@ const readBytes = (path: string): Uint8Array => {
  * @since 0.1.0
  */
 export const readCheckpointMetadata = (path: string): Record<string, string> => checkpointMetadata(readBytes(path), path);
+
+/**
+ * Reads a checkpoint's model spec, checked (by {@link checkpointSpec}) against the tensors the
+ * file holds, so that a hostile description is refused before any model is built.
+ *
+ * @example
+ * const { spec, metadata } = readCheckpointSpec('runs/umd/checkpoints/latest.safetensors')
+ * @since 0.2.0
+ */
+export const readCheckpointSpec = (path: string): { readonly spec: ModelSpec; readonly metadata: Record<string, string> } => {
+  const parsed = readSafetensors(readBytes(path), path);
+  const metadata = checkpointMetadata(parsed, path);
+  return { spec: checkpointSpec(metadata, tensorValues(parsed, 'params'), path), metadata };
+};
 
 /**
  * Loads a checkpoint into a state shaped like `template`.

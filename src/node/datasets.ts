@@ -53,6 +53,36 @@ export const parseDataSource = (s: string): DataSource => {
 };
 
 /**
+ * The data source a checkpoint's metadata records, as far as it may be used without the command
+ * line: metadata is untrusted, so it never chooses a file or folder to open. A built-in source
+ * (`synthetic`, `synthetic-video`) comes back as it is; a source read from a path (`npy`,
+ * `folder`, `cifar10`, `clips`) is a {@link ConfigError} asking for `--data`; anything else is a
+ * {@link FormatError} naming the file.
+ *
+ * @example
+ * sourceFromMetadata('{"kind":"synthetic"}', 'runs/a/checkpoints/latest.safetensors') // { kind: 'synthetic' }
+ * @since 0.2.0
+ */
+export const sourceFromMetadata = (entry: string | undefined, file: string): DataSource => {
+  let v: unknown;
+  try {
+    v = JSON.parse(entry ?? 'null');
+  } catch {
+    throw new FormatError(file, 'metadata data is not valid JSON');
+  }
+  if (v === null) throw new ConfigError('--data', undefined, `${file} does not say what it was trained on; give --data`);
+  const kind = typeof v === 'object' && !Array.isArray(v) && 'kind' in v ? v.kind : undefined;
+  if (kind === 'synthetic' || kind === 'synthetic-video') return { kind };
+  if (kind === 'npy' || kind === 'folder' || kind === 'cifar10' || kind === 'clips')
+    throw new ConfigError(
+      '--data',
+      undefined,
+      `${file} was trained on ${kind} data read from a path; a checkpoint never chooses a file to open, so give --data ${kind === 'npy' ? 'npy:IMAGES.npy' : `${kind}:DIR`}`,
+    );
+  throw new FormatError(file, `metadata data ${JSON.stringify(v).slice(0, 120)} is not a known data source`);
+};
+
+/**
  * Images [N, H, W, C] or clips [N, T, H, W, C] from a .npy file (float in [0, 1], or uint8
  * scaled by 1/255), with integer labels from a second .npy when given; every error names the
  * file.

@@ -9,7 +9,7 @@
 import { FormatError } from '../core/errors.js';
 import { flatten, mapParams, type Params } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
-import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors.js';
+import { readSafetensors, writeSafetensors, type Safetensors, type SafeTensor } from '../io/safetensors.js';
 import { initOpt } from './optimizer.js';
 import type { TrainState } from './step.js';
 
@@ -61,8 +61,8 @@ export const encodeWeights = (params: Params, step: number, metadata: Record<str
  * const meta = checkpointMetadata(bytes, 'runs/a/latest.safetensors')
  * @since 0.1.0
  */
-export const checkpointMetadata = (bytes: Uint8Array, file: string): Record<string, string> => {
-  const { metadata } = readSafetensors(bytes, file);
+export const checkpointMetadata = (input: Uint8Array | Safetensors, file: string): Record<string, string> => {
+  const { metadata } = input instanceof Uint8Array ? readSafetensors(input, file) : input;
   if (metadata['format'] !== CHECKPOINT_FORMAT)
     throw new FormatError(
       file,
@@ -91,8 +91,22 @@ export const decodeCheckpoint = <P extends Params>(
   bytes: Uint8Array,
   file: string,
   template: P,
+): { state: TrainState<P>; metadata: Record<string, string> } => decodeCheckpointTensors(readSafetensors(bytes, file), file, template);
+
+/**
+ * {@link decodeCheckpoint} on a file already parsed by `readSafetensors` (so that a caller that
+ * inspected the header first does not parse, or copy, the file twice).
+ *
+ * @example
+ * const { state } = decodeCheckpointTensors(readSafetensors(bytes, file), file, template)
+ * @since 0.2.0
+ */
+export const decodeCheckpointTensors = <P extends Params>(
+  parsed: Safetensors,
+  file: string,
+  template: P,
 ): { state: TrainState<P>; metadata: Record<string, string> } => {
-  const { tensors, metadata } = readSafetensors(bytes, file);
+  const { tensors, metadata } = parsed;
   if (metadata['format'] !== CHECKPOINT_FORMAT)
     throw new FormatError(file, `not a tesserae checkpoint (metadata format ${JSON.stringify(metadata['format'] ?? null)})`);
   const made: Tensor[] = [];
@@ -133,4 +147,46 @@ export const decodeCheckpoint = <P extends Params>(
     tf.dispose(made);
     throw e;
   }
+};
+
+/**
+ * The number of float values a checkpoint's tensors of one kind hold (`params`, `ema`, `opt.m`,
+ * ...), read from the parsed header: what the file's own bytes say the model's size is.
+ *
+ * @example
+ * tensorValues(readSafetensors(bytes, file), 'params')
+ * @since 0.2.0
+ */
+export const tensorValues = (parsed: Safetensors, prefix: string): number => {
+  let n = 0;
+  for (const [name, t] of parsed.tensors) if (name.startsWith(`${prefix}.`)) n += t.data.length;
+  return n;
+};
+
+/**
+ * Checks that one tensor's values are finite: the first NaN or infinity is a
+ * {@link FormatError} naming the file, the tensor and the index, rather than a model that
+ * silently computes NaN.
+ *
+ * @example
+ * assertFiniteTensor('w.safetensors', 'params.encoder.embed.kernel', data)
+ * @since 0.2.0
+ */
+export const assertFiniteTensor = (file: string, name: string, data: Float32Array | Float64Array): void => {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v - v !== 0) throw new FormatError(file, `tensor ${JSON.stringify(name)} holds ${String(v)} at index ${i}: weights must be finite`);
+  }
+};
+
+/**
+ * {@link assertFiniteTensor} on every float32 tensor of one kind (`params`, `ema`) of a parsed
+ * checkpoint.
+ *
+ * @example
+ * assertFiniteWeights(readSafetensors(bytes, file), 'params', file)
+ * @since 0.2.0
+ */
+export const assertFiniteWeights = (parsed: Safetensors, prefix: string, file: string): void => {
+  for (const [name, t] of parsed.tensors) if (name.startsWith(`${prefix}.`) && t.dtype === 'F32') assertFiniteTensor(file, name, t.data);
 };
