@@ -1,0 +1,54 @@
+// The five methods' losses and gradients are those of 0.1.0, bit for bit. The fixtures
+// (test/fixtures/v0.1.0, recorded by scripts/record-regression.mjs on the 0.1.0 model code) hold
+// eleven small models saved as 0.1.0 checkpoints and, for each, the SHA-256 of the loss and of
+// every gradient of one training-mode pass at a fixed key on fixed images. Here the checkpoints
+// are opened with today's code (so 0.1.0 files still open) and the same pass is recomputed.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { tf, Key, ctx, flatten, unflatten, disposeParams, openModelBytes } from '../../src/index.js';
+import { onCpu } from '../helpers.js';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'v0.1.0');
+type Recorded = { readonly loss: string; readonly lossValue: number; readonly grads: Readonly<Record<string, string>> };
+const recorded = JSON.parse(readFileSync(join(dir, 'regression.json'), 'utf8')) as Record<string, Recorded>;
+const hash = (a: Float32Array | Int32Array | Uint8Array): string =>
+  createHash('sha256')
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex');
+
+describe('losses and gradients are those of 0.1.0, bit for bit', () => {
+  onCpu();
+  it('covers every fixture', () => {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
+    assert.deepEqual(files.map((f) => f.replace('.safetensors', '')).sort(), Object.keys(recorded).sort());
+  });
+  for (const [name, want] of Object.entries(recorded)) {
+    it(name, () => {
+      const file = join(dir, `${name}.safetensors`);
+      const opened = openModelBytes(new Uint8Array(readFileSync(file)), file);
+      const shape = opened.built.model.config.image;
+      const n = 4;
+      const images = tf.tensor(Key.uniform(Key.key(1), n * shape.reduce((a, b) => a * b, 1)), [n, ...shape]);
+      const labels = 'classes' in opened.spec.config && opened.spec.config.classes ? tf.tensor1d([0, 1, 2, 3], 'int32') : undefined;
+      const flat = flatten(opened.params);
+      const model = opened.built.model as unknown as {
+        apply: (p: unknown, x: { images: tf.Tensor; labels?: tf.Tensor }, c: ReturnType<typeof ctx>) => { loss: tf.Tensor };
+      };
+      const f = (...leaves: tf.Tensor[]) => {
+        const p = unflatten(opened.params, new Map(flat.map(([k], i) => [k, leaves[i]!])));
+        return model.apply(p, labels ? { images, labels } : { images }, ctx(Key.key(2), true)).loss;
+      };
+      const { value, grads } = tf.valueAndGrads(f)(flat.map(([, t]) => t));
+      assert.equal(value.dataSync()[0], want.lossValue);
+      assert.equal(hash(value.dataSync() as Float32Array), want.loss);
+      assert.deepEqual(Object.keys(want.grads).sort(), flat.map(([k]) => k).sort(), 'the same parameter tree');
+      flat.forEach(([k], i) => assert.equal(hash(grads[i]!.dataSync() as Float32Array), want.grads[k], `gradient of ${k}`));
+      tf.dispose([images, value, ...grads, ...(labels ? [labels] : [])]);
+      disposeParams(opened.params);
+    });
+  }
+});
