@@ -51,6 +51,9 @@ export const validateBranch = (b: Branch): Branch => {
       `noise '${b.noise.placement}' needs timesteps >= 1; t = 0 is reserved for clean inputs`,
     );
   if (!clean && b.time.kind === 'fixed' && b.time.t === 0) throw new ConfigError('branch.time.t', 0, 'noised branches need t >= 1');
+  if (!clean && b.time.kind === 'range' && b.time.lo === 0) throw new ConfigError('branch.time.lo', 0, 'noised branches need t >= 1');
+  if (!clean && b.time.kind === 'range' && b.time.hi > b.noise.schedule.steps)
+    throw new ConfigError('branch.time.hi', b.time.hi, `must be <= the schedule's ${b.noise.schedule.steps} steps`);
   if (!clean && b.time.kind === 'fixed' && b.time.t > b.noise.schedule.steps)
     throw new ConfigError('branch.time.t', b.time.t, `must be <= the schedule's ${b.noise.schedule.steps} steps`);
   b.objective.forEach((t, i) => {
