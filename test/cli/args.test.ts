@@ -9,6 +9,8 @@ import fc from 'fast-check';
 import { ConfigError } from '../../src/core/errors.js';
 import { Mask } from '../../src/corruption/mask.js';
 import { METHODS, presetSpec } from '../../src/models/registry.js';
+import { mae } from '../../src/models/mae.js';
+import { diffmae } from '../../src/models/diffmae.js';
 import {
   BACKENDS,
   batchSize,
@@ -274,6 +276,10 @@ describe('preset lookups', () => {
         assert.equal(e.field, '--preset');
         assert.match(e.message, /must be one of .*micro\/4/);
       }
+    // the model builders take a preset name too (Reflect.apply: a JavaScript caller's untyped string)
+    for (const build of [mae, diffmae])
+      for (const name of ['__proto__', 'constructor', 'toString'])
+        assert.match(configError(() => Reflect.apply(build, undefined, [name])).message, new RegExp(`^preset = "${name}": must be one of`));
   });
 });
 
