@@ -40,7 +40,19 @@ import { writeFileAtomic, writePng } from '../node/files.js';
 import { finetuneSpec } from '../train/finetune.js';
 import { initOpt } from '../train/optimizer.js';
 import { train, trainConfig, type TrainConfig } from '../train/trainer.js';
-import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec, type Flags } from './args.js';
+import {
+  BACKEND_HELP,
+  BACKENDS,
+  batchSize,
+  choice,
+  integer,
+  num,
+  parseFlags,
+  str,
+  type Command,
+  type FlagSpec,
+  type Flags,
+} from './args.js';
 import { finetuneInit } from './finetune.js';
 import { duration } from './progress.js';
 import { table } from './table.js';
@@ -154,7 +166,7 @@ export const compareCommand: Command = {
     const log = (line: string): void => console.log(line);
     const base: Omit<TrainConfig, 'steps' | 'ema'> & { steps: number } = trainConfig({
       steps: integer(f, 'steps', 1),
-      batch: integer(f, 'batch', 1),
+      batch: batchSize(f, 'batch', presetSpec(methods[0]!, preset).config.image),
       accum: integer(f, 'accum', 1),
       baseLr: num(f, 'base-lr'),
       seed,

@@ -33,7 +33,7 @@ import { writeFileAtomic, writePng } from '../node/files.js';
 import { loadClipFolder, loadImageFolder } from '../node/loaders.js';
 import { readNpyImages } from '../node/datasets.js';
 import { gridOf, patchifyOp, unpatchifyOp, type InputShape } from '../vision/patchify.js';
-import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
+import { BACKEND_HELP, BACKENDS, choice, DECIMAL, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 
 /**
  * Parses `--mask`: `random:R`, `center:R`, `block:TOP,LEFT,HEIGHT,WIDTH` (grid cells), and for
@@ -44,18 +44,17 @@ import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Com
  * @since 0.1.0
  */
 export const parseMask = (s: string): Mask => {
-  const [kind, arg] = s.split(':');
+  const [kind, arg, ...extra] = s.split(':');
   const bad = (): never => {
     throw new ConfigError('--mask', s, 'must be random:RATIO, center:RATIO, block:TOP,LEFT,HEIGHT,WIDTH, tube:RATIO or frame:RATIO');
   };
-  if (arg === undefined) return bad();
+  if (arg === undefined || extra.length) return bad();
   if (kind === 'random' || kind === 'center' || kind === 'tube' || kind === 'frame') {
-    const r = Number(arg);
-    if (arg.trim() === '' || !Number.isFinite(r)) return bad();
-    return Mask[kind](r);
+    if (!DECIMAL.test(arg)) return bad();
+    return Mask[kind](Number(arg));
   }
   if (kind === 'block') {
-    const v = arg.split(',').map(Number);
+    const v = arg.split(',').map((x) => (DECIMAL.test(x) ? Number(x) : NaN));
     if (v.length !== 4 || v.some((x) => !Number.isInteger(x))) return bad();
     return Mask.block({ top: v[0]!, left: v[1]!, height: v[2]!, width: v[3]! });
   }

@@ -7,7 +7,21 @@
 import { TesseraeError } from '../core/errors.js';
 import { ratio } from '../core/check.js';
 import { ConfigError } from '../core/errors.js';
-import { BACKEND_HELP, BACKENDS, choice, integer, num, optional, parseFlags, str, usage, type Command, type FlagSpec } from './args.js';
+import {
+  BACKEND_HELP,
+  BACKENDS,
+  choice,
+  DECIMAL,
+  integer,
+  nearest,
+  num,
+  optional,
+  parseFlags,
+  str,
+  usage,
+  type Command,
+  type FlagSpec,
+} from './args.js';
 import { runDemo } from './demo.js';
 import { runReconstruct } from './reconstruct.js';
 import { trainCommand } from './train.js';
@@ -43,7 +57,8 @@ const display = (s: string | undefined): { mean: number[]; std: number[] } | und
   if (s === undefined) return undefined;
   if (s === 'imagenet') return { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
   const m = /^([^/]+)\/([^/]+)$/.exec(s);
-  const parse = (x: string): number[] => x.split(',').map(Number);
+  // the number grammar of every flag; a part outside it reads as NaN, refused below with the whole value
+  const parse = (x: string): number[] => x.split(',').map((v) => (DECIMAL.test(v) ? Number(v) : NaN));
   const out = m ? { mean: parse(m[1]!), std: parse(m[2]!) } : null;
   if (
     !out ||
@@ -118,9 +133,12 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     console.log(help());
     return name === undefined ? 2 : 0;
   }
-  const cmd = commands[name];
+  const cmd = Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
   if (!cmd) {
-    console.error(`tesserae: unknown command ${JSON.stringify(name)}\n\n${help()}`);
+    const near = nearest(name, Object.keys(commands));
+    console.error(
+      `tesserae: unknown command ${JSON.stringify(name)}${near.length ? `; did you mean ${near.join(' or ')}?` : ''}\n\n${help()}`,
+    );
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -14,7 +14,7 @@ import { ctx } from '../core/layer.js';
 import { disposeParams } from '../core/params.js';
 import { tf } from '../core/tf.js';
 import { useBackend, type BackendChoice } from '../backends/index.js';
-import { keepCount, maskFromNoise } from '../corruption/mask.js';
+import { keepCount, maskFromNoise, requireVisible } from '../corruption/mask.js';
 import { maskedMse, reconstructionGrid, unnormalizeNormPix } from '../eval/reconstruction.js';
 import { tileImages } from '../io/images.js';
 import { toFloat32 } from '../io/safetensors.js';
@@ -82,12 +82,14 @@ export const runReconstruct = async (r: ReconstructRun): Promise<Record<string, 
   const noise = float32Of(r.noise, 2, `[${n}, ${grid.tokens}] float32`);
   if (noise.shape[0] !== n || noise.shape[1] !== grid.tokens)
     throw new ShapeError(r.noise, `[${n}, ${grid.tokens}] (one value per image and patch)`, noise.shape);
+  // train's rule for every mask: keep = floor(L (1 - ratio)) must leave a patch visible
+  const keep = keepCount(grid.tokens, r.maskRatio);
+  const draw = requireVisible(maskFromNoise(noise.data, n, grid.tokens, keep), String(r.maskRatio), '--mask-ratio');
   await useBackend(r.backend);
   const params = importMaeReference(named, r.weights, cfg);
   const model = mae(cfg);
-  const keep = keepCount(grid.tokens, r.maskRatio);
   const x = tf.tensor4d(images.data, [n, h, w, c]);
-  const out = applyWithMask(model.corruption, model.network, params, x, maskFromNoise(noise.data, n, grid.tokens, keep), ctx(key(0)));
+  const out = applyWithMask(model.corruption, model.network, params, x, draw, ctx(key(0)));
   const pred = out.predX0!;
   const pixels = cfg.normPix ? unnormalizeNormPix(pred, out.x0, out.mask) : pred;
   const loss = out.loss.dataSync()[0]!;

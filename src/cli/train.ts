@@ -22,6 +22,7 @@ import { ratio } from '../core/check.js';
 import {
   BACKEND_HELP,
   BACKENDS,
+  batchSize,
   choice,
   integer,
   num,
@@ -304,6 +305,13 @@ const imageSpecFromFlags = (f: Flags): ModelSpec => {
   const method = choice(f, 'method', METHODS);
   const base = presetSpec(method, str(f, 'preset'));
   const maskRatio = optional(f, 'mask-ratio', (g, n) => ratio('--mask-ratio', num(g, n)));
+  // MAE and DiffMAE score the masked patches only: with nothing masked the loss is empty
+  if (maskRatio === 0 && (method === 'mae' || method === 'diffmae'))
+    throw new ConfigError(
+      '--mask-ratio',
+      maskRatio,
+      `masks nothing: ${method} scores the masked patches only, so its loss would be empty; give a ratio in (0, 1)`,
+    );
   const only = (flag: string, methods: readonly string[]): void => {
     const v = f[flag];
     if (v !== undefined && v !== false && !methods.includes(method))
@@ -344,6 +352,12 @@ const imageSpecFromFlags = (f: Flags): ModelSpec => {
   const clsTokens = optional(f, 'cls-tokens', (g, n) => integer(g, n, 0));
   const cleanShare = optional(f, 'clean-share', num);
   const cleanRatio = unit01('clean-ratio');
+  if (cleanRatio === 0)
+    throw new ConfigError(
+      '--clean-ratio',
+      cleanRatio,
+      'masks nothing: the clean share scores the masked patches only, so its loss would be empty; give a ratio in (0, 1)',
+    );
   const noisedRatio = unit01('noised-ratio');
   const conditioning = optional(f, 'conditioning', (g, n) => choice(g, n, ['adaln', 'token'] as const));
   const pos = optional(f, 'pos', (g, n) => choice(g, n, ['learned', 'sincos'] as const));
@@ -387,7 +401,7 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
     ...(framesFromFlags(f) === undefined ? {} : { frames: framesFromFlags(f)! }),
     train: trainConfig({
       steps: integer(f, 'steps', 1),
-      batch: integer(f, 'batch', 1),
+      batch: batchSize(f, 'batch', spec.config.image),
       accum: integer(f, 'accum', 1),
       baseLr: num(f, 'base-lr'),
       minLr: num(f, 'min-lr'),

@@ -160,7 +160,7 @@ export type DiffMaeModel = Layer<DiffMaeParams, ModelIn, ModelOut> & {
  * @since 0.1.0
  */
 export const diffmae = (config: DiffMaeConfig | DiffMaePreset): DiffMaeModel => {
-  if (typeof config === 'string' && !(config in DIFFMAE_PRESETS))
+  if (typeof config === 'string' && !Object.prototype.hasOwnProperty.call(DIFFMAE_PRESETS, config))
     throw new ConfigError('preset', config, `must be one of ${Object.keys(DIFFMAE_PRESETS).join(', ')}`);
   const cfg: DiffMaeConfig = typeof config === 'string' ? DIFFMAE_PRESETS[config] : config;
   positiveInt('diffmae.patch', cfg.patch);

@@ -149,7 +149,7 @@ export type MaeModel = Layer<MaeParams, ModelIn, MaeOut> & {
  */
 export const mae = (config: MaeConfig | MaePreset): MaeModel => {
   const cfg: MaeConfig = typeof config === 'string' ? MAE_PRESETS[config] : config;
-  if (typeof config === 'string' && !(config in MAE_PRESETS))
+  if (typeof config === 'string' && !Object.prototype.hasOwnProperty.call(MAE_PRESETS, config))
     throw new ConfigError('preset', config, `must be one of ${Object.keys(MAE_PRESETS).join(', ')}`);
   positiveInt('mae.patch', cfg.patch);
   const corruption = Method.mae({

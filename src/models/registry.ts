@@ -76,17 +76,18 @@ export const trainable = (b: BuiltModel): Layer<Params, ModelIn, { readonly loss
  * @since 0.1.0
  */
 export const presetSpec = (method: MethodName, preset: string): ModelSpec => {
+  // own properties only: '__proto__', 'constructor' or 'toString' name no preset
+  const has = (table: object): boolean => Object.prototype.hasOwnProperty.call(table, preset);
   if (method === 'mae') {
-    if (!(preset in MAE_PRESETS)) throw new ConfigError('--preset', preset, `must be one of ${Object.keys(MAE_PRESETS).join(', ')}`);
+    if (!has(MAE_PRESETS)) throw new ConfigError('--preset', preset, `must be one of ${Object.keys(MAE_PRESETS).join(', ')}`);
     return { method, config: MAE_PRESETS[preset as keyof typeof MAE_PRESETS] };
   }
   if (method === 'diffmae') {
-    if (!(preset in DIFFMAE_PRESETS))
-      throw new ConfigError('--preset', preset, `must be one of ${Object.keys(DIFFMAE_PRESETS).join(', ')}`);
+    if (!has(DIFFMAE_PRESETS)) throw new ConfigError('--preset', preset, `must be one of ${Object.keys(DIFFMAE_PRESETS).join(', ')}`);
     return { method, config: DIFFMAE_PRESETS[preset as keyof typeof DIFFMAE_PRESETS] };
   }
   const table: Record<string, CondConfig> = COND_PRESETS[method];
-  const config = table[preset];
+  const config = has(table) ? table[preset] : undefined;
   if (!config) throw new ConfigError('--preset', preset, `must be one of ${Object.keys(table).join(', ')}`);
   return { method, config };
 };

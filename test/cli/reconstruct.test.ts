@@ -104,6 +104,10 @@ describe('tesserae reconstruct', () => {
       [['--noise', badNoise], /u3\.npy: expected shape \[2, 16\]/],
       [['--heads', '3'], /heads = 3: must divide/],
       [['--mask-ratio', '1'], /--mask-ratio = 1: must be in \[0, 1\)/],
+      // train's rule: keep = floor(16 (1 - 0.999)) = 0 patches is refused
+      [['--mask-ratio', '0.999'], /--mask-ratio = "0\.999": leaves no visible patch \(it removes all 16\)/],
+      [['--mask-ratio', '0.95'], /--mask-ratio = "0\.95": leaves no visible patch/],
+      [['--mask-ratio', '0x1'], /--mask-ratio = "0x1": must be a finite number/],
     ];
     for (const [override, pattern] of cases) {
       const args = base(out);

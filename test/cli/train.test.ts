@@ -9,34 +9,44 @@ import { after, describe, it } from 'node:test';
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tesserae-train-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const train = (out: string, ...extra: string[]) =>
-  spawnSync(
-    process.execPath,
-    [
-      cli,
-      'train',
-      '--steps',
-      '4',
-      '--batch',
-      '8',
-      '--count',
-      '32',
-      '--held',
-      '4',
-      '--checkpoint-every',
-      '2',
-      '--log-every',
-      '1',
-      '--base-lr',
-      '5e-3',
-      '--backend',
-      'wasm',
-      '--out',
-      out,
-      ...extra,
-    ],
-    { encoding: 'utf8' },
-  );
+/** `tesserae train` with small settings; a flag in `extra` replaces the default's value (a flag may be given once). */
+const train = (out: string, ...extra: string[]) => {
+  const args = [
+    cli,
+    'train',
+    '--steps',
+    '4',
+    '--batch',
+    '8',
+    '--count',
+    '32',
+    '--held',
+    '4',
+    '--checkpoint-every',
+    '2',
+    '--log-every',
+    '1',
+    '--base-lr',
+    '5e-3',
+    '--backend',
+    'wasm',
+    '--out',
+    out,
+  ];
+  for (let i = 0; i < extra.length; i++) {
+    const flag = extra[i]!;
+    const value = extra[i + 1];
+    if (value === undefined || value.startsWith('--')) {
+      args.push(flag);
+      continue;
+    }
+    const at = args.indexOf(flag);
+    if (at >= 0) args[at + 1] = value;
+    else args.push(flag, value);
+    i++;
+  }
+  return spawnSync(process.execPath, args, { encoding: 'utf8' });
+};
 const losses = (out: string) =>
   readFileSync(join(out, 'log.jsonl'), 'utf8')
     .trim()
