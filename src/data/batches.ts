@@ -95,6 +95,34 @@ export const assertFiniteImages = (what: string, d: LabelledImages): void => {
   }
 };
 
+/** How far outside [0, 1] a float pixel may stray (rounding, resampling) before it is rejected. */
+const UNIT_TOLERANCE = 0.01;
+
+/**
+ * Throws a {@link DataError} naming the first value of a dataset outside [0, 1] by more than 0.01
+ * (below -0.01 or above 1.01; NaN counts as outside): loaders expect float pixels in [0, 1], or
+ * uint8 pixels that they scale by 1/255. `what` names the file or folder the data came from.
+ *
+ * @example
+ * assertUnitRange('train.npy', data)
+ * @since 0.2.0
+ */
+export const assertUnitRange = (what: string, d: LabelledImages): void => {
+  const x = d.images;
+  const lo = -UNIT_TOLERANCE;
+  const hi = 1 + UNIT_TOLERANCE;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (!(v >= lo && v <= hi))
+      throw new DataError(
+        `${what} images`,
+        i,
+        v,
+        `outside [0, 1]: the loader expects float pixels in [0, 1] (within ${UNIT_TOLERANCE}) or uint8 pixels (scaled by 1/255)`,
+      );
+  }
+};
+
 /**
  * Gathers samples into an images tensor [B, H, W, C], normalised per channel:
  * (x - mean) / std.

@@ -264,36 +264,65 @@ const shapeRepr = (shape: readonly number[]): string => (shape.length === 1 ? `(
 // ---------------------------------------------------------------- reader
 
 /**
- * Reads a `.npy` file. `file` names it in error messages. Throws {@link FormatError} on bad
- * magic, unsupported versions, truncated or unparsable headers, missing or unexpected keys, bad
- * shapes, unsupported dtypes (complex, structured, strings, uint64, ...), int64 values outside
- * int32, bool bytes other than 0/1, and data sizes that disagree with the shape.
+ * What a `.npy` header says, checked against the file's length: `dataOffset` is where the data
+ * starts, and the `count` items of `itemSize` bytes after it are exactly the rest of the file.
+ * `littleEndian` is the byte order of the stored items (true for one-byte types), `fortranOrder`
+ * whether they are stored in Fortran (column-major) order. `file` names the file in messages.
  *
  * @example
- * const { shape, data } = readNpy(new Uint8Array(readFileSync('x.npy')), 'x.npy')
- * @since 0.1.0
+ * const h: NpyHeader = readNpyHeader((o, n) => bytes.subarray(o, o + n), bytes.length, 'x.npy')
+ * @since 0.2.0
  */
-export const readNpy = (bytes: Uint8Array, file: string): NpyArray => {
+export interface NpyHeader {
+  readonly file: string;
+  readonly dtype: NpyDType;
+  readonly shape: readonly number[];
+  readonly fortranOrder: boolean;
+  readonly littleEndian: boolean;
+  readonly itemSize: number;
+  readonly dataOffset: number;
+  readonly count: number;
+}
+
+/**
+ * Reads and checks a `.npy` preamble and header without touching the data: `read(offset, length)`
+ * returns that many bytes of the file starting at `offset` (it is only asked for ranges inside
+ * `fileLength`), so a caller can read the header of a large file first and the data later, in
+ * chunks. Throws {@link FormatError} for everything {@link readNpy} rejects in a header, and when
+ * the bytes after the header are not exactly shape × item size; nothing is allocated beyond the
+ * preamble and the header's own bytes.
+ *
+ * @example
+ * const h = readNpyHeader((o, n) => bytes.subarray(o, o + n), bytes.length, 'x.npy')
+ * @since 0.2.0
+ */
+export const readNpyHeader = (read: (offset: number, length: number) => Uint8Array, fileLength: number, file: string): NpyHeader => {
   const bad = (problem: string): never => {
     throw new FormatError(file, problem);
   };
+  const take = (offset: number, length: number): Uint8Array => {
+    const b = read(offset, length);
+    if (b.length !== length) bad(`truncated: could read only ${b.length} of ${length} bytes at offset ${offset}`);
+    return b;
+  };
+  const pre = take(0, Math.min(fileLength, 12));
   for (let k = 0; k < MAGIC.length; k++)
-    if (k >= bytes.length || bytes[k] !== MAGIC[k])
+    if (k >= pre.length || pre[k] !== MAGIC[k])
       bad(
-        k >= bytes.length
-          ? `truncated: ${bytes.length} bytes is too short for the npy magic`
-          : `bad magic: expected \\x93NUMPY, got ${JSON.stringify(String.fromCharCode(...bytes.subarray(0, 6)))}`,
+        k >= pre.length
+          ? `truncated: ${fileLength} bytes is too short for the npy magic`
+          : `bad magic: expected \\x93NUMPY, got ${JSON.stringify(String.fromCharCode(...pre.subarray(0, 6)))}`,
       );
-  if (bytes.length < 10) bad(`truncated header: ${bytes.length} bytes is too short for an npy preamble`);
-  const [major, minor] = [bytes[6]!, bytes[7]!];
+  if (fileLength < 10) bad(`truncated header: ${fileLength} bytes is too short for an npy preamble`);
+  const [major, minor] = [pre[6]!, pre[7]!];
   if (major < 1 || major > 3 || minor !== 0) bad(`unsupported npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
   const lenSize = major === 1 ? 2 : 4;
-  if (bytes.length < 8 + lenSize) bad(`truncated header: ${bytes.length} bytes is too short for a version ${major}.0 preamble`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (fileLength < 8 + lenSize) bad(`truncated header: ${fileLength} bytes is too short for a version ${major}.0 preamble`);
+  const view = new DataView(pre.buffer, pre.byteOffset, pre.byteLength);
   const hlen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = 8 + lenSize + hlen;
-  if (start > bytes.length) bad(`header length ${hlen} extends beyond the file (${bytes.length - 8 - lenSize} bytes follow the preamble)`);
-  const raw = bytes.subarray(8 + lenSize, start);
+  if (start > fileLength) bad(`header length ${hlen} extends beyond the file (${fileLength - 8 - lenSize} bytes follow the preamble)`);
+  const raw = take(8 + lenSize, hlen);
   let text = '';
   if (major === 3)
     try {
@@ -317,7 +346,7 @@ export const readNpy = (bytes: Uint8Array, file: string): NpyArray => {
   if (dm === null || dtype === undefined) return bad(`unsupported dtype '${descr}'`);
   const size = Number(dm[2]!.slice(1));
   if (size > 1 && dm[1] !== '<' && dm[1] !== '>') bad(`unsupported dtype '${descr}': a ${size}-byte type needs byte order '<' or '>'`);
-  if (typeof fortran !== 'boolean') bad(`fortran_order must be True or False, got ${pyRepr(fortran)}`);
+  if (typeof fortran !== 'boolean') return bad(`fortran_order must be True or False, got ${pyRepr(fortran)}`);
 
   if (!isTuple(shapeV)) return bad(`shape must be a tuple, got ${pyRepr(shapeV).slice(0, 80)}`);
   if (shapeV.tuple.length > MAX_DIMS) bad(`shape has ${shapeV.tuple.length} dimensions (at most ${MAX_DIMS})`);
@@ -327,17 +356,56 @@ export const readNpy = (bytes: Uint8Array, file: string): NpyArray => {
     if (d > BigInt(Number.MAX_SAFE_INTEGER)) bad(`shape entry ${d} is absurdly large`);
     return Number(d);
   });
+  // Exact (BigInt) product: a shape whose element count overflows can never match the bytes present.
   const expected = shape.reduce((n, d) => n * BigInt(d), BigInt(size));
-  const actual = bytes.length - start;
+  const actual = fileLength - start;
   if (expected !== BigInt(actual))
     bad(
       `data is ${actual} bytes but shape ${shapeRepr(shape)} of ${dtype} needs ${expected} bytes (${actual < expected ? 'truncated' : 'trailing bytes'})`,
     );
+  return {
+    file,
+    dtype,
+    shape,
+    fortranOrder: fortran,
+    littleEndian: dm[1] !== '>',
+    itemSize: size,
+    dataOffset: start,
+    count: actual / size,
+  };
+};
 
-  const body = fortran && shape.length > 1 ? fortranToC(bytes.subarray(start), size, shape) : bytes.slice(start);
-  if ((dm[1] === '>') === HOST_LE) swapBytes(body, size);
+/** A fresh copy of a byte range: never a view of the caller's memory (a Buffer's `slice` would be one). */
+const copyBytes = (src: Uint8Array): Uint8Array<ArrayBuffer> => {
+  const out = new Uint8Array(src.length);
+  out.set(src);
+  return out;
+};
+
+/**
+ * Reads a `.npy` file. `file` names it in error messages. Throws {@link FormatError} on bad
+ * magic, unsupported versions, truncated or unparsable headers, missing or unexpected keys, bad
+ * shapes, unsupported dtypes (complex, structured, strings, uint64, ...), int64 values outside
+ * int32, bool bytes other than 0/1, and data sizes that disagree with the shape.
+ *
+ * `bytes` may be any view (a Node Buffer, a `subarray` at any byte offset): only its own bytes are
+ * read, they are never written, and the returned data is a fresh array that shares no memory
+ * with them.
+ *
+ * @example
+ * const { shape, data } = readNpy(readFileSync('x.npy'), 'x.npy')
+ * @since 0.1.0
+ */
+export const readNpy = (bytes: Uint8Array, file: string): NpyArray => {
+  const bad = (problem: string): never => {
+    throw new FormatError(file, problem);
+  };
+  const h = readNpyHeader((o, n) => bytes.subarray(o, o + n), bytes.length, file);
+  const { dtype, shape, itemSize: size, count: n } = h;
+  const src = bytes.subarray(h.dataOffset);
+  const body = h.fortranOrder && shape.length > 1 ? fortranToC(src, size, shape) : copyBytes(src);
+  if (h.littleEndian !== HOST_LE) swapBytes(body, size);
   const buf = body.buffer;
-  const n = actual / size;
   switch (dtype) {
     case 'float16': {
       const bits = new Uint16Array(buf, 0, n);
@@ -357,8 +425,7 @@ export const readNpy = (bytes: Uint8Array, file: string): NpyArray => {
       return { dtype, shape, data };
     }
     case 'bool': {
-      const k = body.findIndex((b) => b > 1);
-      if (k >= 0) bad(`bool value ${body[k]} at index ${k} is not 0 or 1`);
+      for (let k = 0; k < n; k++) if (body[k]! > 1) bad(`bool value ${body[k]} at index ${k} is not 0 or 1`);
       return { dtype, shape, data: body };
     }
     case 'uint8':
@@ -369,15 +436,107 @@ export const readNpy = (bytes: Uint8Array, file: string): NpyArray => {
 };
 
 /**
- * Reads a `.npy` file of any supported numeric dtype and converts its values to float32.
+ * Converts a run of a `.npy` file's data to float32, in place in the whole array `out` (length
+ * `header.count`, C order): `bytes` holds whole items in the file's own order (C or Fortran) and
+ * byte order, starting at item `first`, so a large file can be converted chunk by chunk as it is
+ * read. `bytes` may be any view; it is only read. Values round to the nearest float32 (float16
+ * widens exactly); int64 values outside int32 and bool bytes other than 0/1 throw a
+ * {@link FormatError} naming `header.file` and the C-order index, as {@link readNpy} does. A
+ * chunk that is not whole items or runs past the array throws a {@link ConfigError}.
+ *
+ * @example
+ * const out = new Float32Array(h.count)
+ * decodeNpyFloat32(h, bytes.subarray(h.dataOffset), 0, out)
+ * @since 0.2.0
+ */
+export const decodeNpyFloat32 = (header: NpyHeader, bytes: Uint8Array, first: number, out: Float32Array): void => {
+  const { itemSize: size, shape, littleEndian: le, file } = header;
+  if (out.length !== header.count)
+    throw new ConfigError('decodeNpyFloat32 out.length', out.length, `must be the header's count ${header.count}`);
+  if (bytes.length % size !== 0)
+    throw new ConfigError('decodeNpyFloat32 bytes.length', bytes.length, `must be a whole number of ${size}-byte items`);
+  const n = bytes.length / size;
+  if (!Number.isSafeInteger(first) || first < 0 || first + n > header.count)
+    throw new ConfigError('decodeNpyFloat32 first', first, `items [${first}, ${first + n}) must lie in [0, ${header.count}]`);
+  if (n === 0) return;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const value = ((): ((o: number, at: number) => number) => {
+    switch (header.dtype) {
+      case 'float16':
+        return (o) => halfToFloat(v.getUint16(o, le));
+      case 'float32':
+        return (o) => v.getFloat32(o, le);
+      case 'float64':
+        return (o) => v.getFloat64(o, le);
+      case 'int8':
+        return (o) => v.getInt8(o);
+      case 'int16':
+        return (o) => v.getInt16(o, le);
+      case 'int32':
+        return (o) => v.getInt32(o, le);
+      case 'uint8':
+        return (o) => bytes[o]!;
+      case 'uint16':
+        return (o) => v.getUint16(o, le);
+      case 'uint32':
+        return (o) => v.getUint32(o, le);
+      case 'int64':
+        return (o, at) => {
+          const x = v.getBigInt64(o, le);
+          if (x < -2147483648n || x > 2147483647n) throw new FormatError(file, `int64 value ${x} at index ${at} does not fit in int32`);
+          return Number(x);
+        };
+      case 'bool':
+        return (o, at) => {
+          const b = bytes[o]!;
+          if (b > 1) throw new FormatError(file, `bool value ${b} at index ${at} is not 0 or 1`);
+          return b;
+        };
+    }
+  })();
+  if (!header.fortranOrder || shape.length < 2) {
+    if (header.dtype === 'uint8') for (let k = 0; k < n; k++) out[first + k] = bytes[k]!;
+    else if (header.dtype === 'float32' && le === HOST_LE && bytes.byteOffset % 4 === 0)
+      out.set(new Float32Array(bytes.buffer, bytes.byteOffset, n), first);
+    else for (let k = 0; k < n; k++) out[first + k] = value(k * size, first + k);
+    return;
+  }
+  // Fortran order: the first axis varies fastest in the file. Walk the multi-index like an odometer.
+  const nd = shape.length;
+  const cStride = new Array<number>(nd);
+  for (let k = nd - 1, s = 1; k >= 0; s *= shape[k]!, k--) cStride[k] = s;
+  const idx = new Array<number>(nd);
+  let c = 0;
+  for (let k = 0, rest = first; k < nd; k++) {
+    idx[k] = rest % shape[k]!;
+    rest = Math.floor(rest / shape[k]!);
+    c += idx[k]! * cStride[k]!;
+  }
+  for (let k = 0; k < n; k++) {
+    out[c] = value(k * size, c);
+    for (let a = 0; a < nd; a++) {
+      c += cStride[a]!;
+      if (++idx[a]! < shape[a]!) break;
+      c -= cStride[a]! * shape[a]!;
+      idx[a] = 0;
+    }
+  }
+};
+
+/**
+ * Reads a `.npy` file of any supported numeric dtype and converts its values to float32, straight
+ * from the file's bytes (no intermediate copy). `bytes` may be any view; it is only read, and the
+ * result never shares memory with it.
  *
  * @example
  * const { shape, data } = readNpyFloat32(bytes, 'weights.npy')
  * @since 0.1.0
  */
 export const readNpyFloat32 = (bytes: Uint8Array, file: string): { readonly shape: readonly number[]; readonly data: Float32Array } => {
-  const a = readNpy(bytes, file);
-  return { shape: a.shape, data: a.data instanceof Float32Array ? a.data : new Float32Array(a.data) };
+  const h = readNpyHeader((o, n) => bytes.subarray(o, o + n), bytes.length, file);
+  const data = new Float32Array(h.count);
+  decodeNpyFloat32(h, bytes.subarray(h.dataOffset), 0, data);
+  return { shape: h.shape, data };
 };
 
 // ---------------------------------------------------------------- writer

@@ -96,9 +96,13 @@ const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const isDType = (d: unknown): d is SafeDType => typeof d === 'string' && Object.prototype.hasOwnProperty.call(SIZES, d);
 
-/** Copies little-endian bytes into a fresh aligned buffer in host order. */
-const hostCopy = (src: Uint8Array, size: number): Uint8Array => {
-  const b = src.slice();
+/**
+ * Copies little-endian bytes into a fresh aligned buffer in host order. (Not `src.slice()`: on a
+ * Node Buffer that is a view sharing the caller's memory, not a copy.)
+ */
+const hostCopy = (src: Uint8Array, size: number): Uint8Array<ArrayBuffer> => {
+  const b = new Uint8Array(src.length);
+  b.set(src);
   if (!HOST_LE && size > 1) for (let o = 0; o < b.length; o += size) b.subarray(o, o + size).reverse();
   return b;
 };
@@ -153,6 +157,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * integers; offsets outside `0 <= begin <= end <= buffer length`; byte sizes that disagree with
  * shape × dtype size; overlapping offsets; buffer bytes no tensor covers; non-string metadata;
  * BOOL bytes other than 0/1. Unknown keys inside an entry are ignored, as the reference does.
+ *
+ * `bytes` may be any view (a Node Buffer, a `subarray` at any byte offset): only its own bytes are
+ * read, they are never written, and every tensor's data is a fresh array sharing no memory with them.
  *
  * @example
  * const { tensors } = readSafetensors(bytes, 'model.safetensors')
@@ -258,19 +265,26 @@ const halfToFloat = (h: number): number => {
  * @since 0.1.0
  */
 export const toFloat32 = (t: SafeTensor): Float32Array => {
+  if (t.dtype === 'F32') return t.data;
+  const n = t.data.length;
+  const out = new Float32Array(n);
   switch (t.dtype) {
-    case 'F32':
-      return t.data;
     case 'F16':
-      return Float32Array.from(t.data, halfToFloat);
-    case 'BF16':
-      return new Float32Array(Uint32Array.from(t.data, (b) => b << 16).buffer);
+      for (let k = 0; k < n; k++) out[k] = halfToFloat(t.data[k]!);
+      break;
+    case 'BF16': {
+      const bits = new Uint32Array(out.buffer);
+      for (let k = 0; k < n; k++) bits[k] = t.data[k]! << 16;
+      break;
+    }
     case 'I64':
     case 'U64':
-      return Float32Array.from(t.data, Number);
+      for (let k = 0; k < n; k++) out[k] = Number(t.data[k]!);
+      break;
     default:
-      return new Float32Array(t.data);
+      out.set(t.data);
   }
+  return out;
 };
 
 /**

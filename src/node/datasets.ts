@@ -7,11 +7,11 @@
  *
  * @since 0.1.0
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError, FormatError, ShapeError } from '../core/errors.js';
-import { assertFiniteImages, slice } from '../data/batches.js';
+import { assertFiniteImages, assertUnitRange, slice } from '../data/batches.js';
 import { synthetic, syntheticVideos, type LabelledImages } from '../data/synthetic.js';
-import { readNpy } from '../io/npy.js';
+import { decodeNpyFloat32, readNpy, readNpyHeader, type NpyHeader } from '../io/npy.js';
+import { openFile, readFileBytes } from './fsErrors.js';
 import { loadCifar10, loadClipFolder, loadImageFolder } from './loaders.js';
 
 /**
@@ -52,6 +52,52 @@ export const parseDataSource = (s: string): DataSource => {
   );
 };
 
+/** Bytes read and converted at a time: whole items of every dtype (1, 2, 4 or 8 bytes). */
+const CHUNK = 1 << 22;
+/** Label values (hence class names) a labels file may ask for beyond one per sample. */
+const SPARE_CLASSES = 65536;
+const IMAGE_DTYPES: readonly string[] = ['float32', 'float64', 'float16', 'uint8'];
+
+/**
+ * Reads the pixels of an images or clips `.npy` file as float32 in bounded memory: the header is
+ * read and checked first (against the file's size), then the data is read in {@link CHUNK}-byte
+ * pieces, each converted straight into the preallocated output, so the file's bytes never sit in
+ * memory whole. uint8 is scaled by 1/255.
+ */
+const readNpyPixels = (path: string): { readonly header: NpyHeader; readonly images: Float32Array } => {
+  const file = openFile(path);
+  try {
+    const header = readNpyHeader(
+      (offset, length) => {
+        const b = new Uint8Array(length);
+        return b.subarray(0, file.read(b, offset));
+      },
+      file.size,
+      path,
+    );
+    const { shape, dtype, itemSize } = header;
+    if (shape.length !== 4 && shape.length !== 5) throw new ShapeError(path, '[N, H, W, C] images or [N, T, H, W, C] clips', shape);
+    if (!IMAGE_DTYPES.includes(dtype)) throw new FormatError(path, `images must be float32, float64, float16 or uint8, got ${dtype}`);
+    // A zero-size sample would let the header claim any count (7e8 labels for an empty file).
+    const zero = shape.findIndex((d, k) => k > 0 && d === 0);
+    if (zero > 0) throw new FormatError(path, `shape (${shape.join(', ')}) has a zero-size dimension ${zero}: every sample needs pixels`);
+    const images = new Float32Array(header.count);
+    const total = header.count * itemSize;
+    const buf = new Uint8Array(Math.min(CHUNK, total));
+    for (let done = 0; done < total; done += buf.length) {
+      const part = buf.subarray(0, Math.min(buf.length, total - done));
+      const got = file.read(part, header.dataOffset + done);
+      if (got !== part.length)
+        throw new FormatError(path, `truncated while reading: ${got} of ${part.length} bytes at offset ${header.dataOffset + done}`);
+      decodeNpyFloat32(header, part, done / itemSize, images);
+    }
+    if (dtype === 'uint8') for (let i = 0; i < images.length; i++) images[i] = images[i]! / 255;
+    return { header, images };
+  } finally {
+    file.close();
+  }
+};
+
 /**
  * The data source a checkpoint's metadata records, as far as it may be used without the command
  * line: metadata is untrusted, so it never chooses a file or folder to open. A built-in source
@@ -85,45 +131,48 @@ export const sourceFromMetadata = (entry: string | undefined, file: string): Dat
 /**
  * Images [N, H, W, C] or clips [N, T, H, W, C] from a .npy file (float in [0, 1], or uint8
  * scaled by 1/255), with integer labels from a second .npy when given; every error names the
- * file.
+ * file: a missing path, a folder or an unreadable file is an {@link IoError}, malformed content a
+ * {@link FormatError}, float pixels outside [0, 1] (by more than 0.01) a {@link DataError}.
+ * Memory: the output plus a few MB; the images file is read in chunks.
  *
  * @example
  * const clips = readNpyImages('clips.npy')
  * @since 0.1.0
  */
 export const readNpyImages = (path: string, labelsPath?: string): LabelledImages => {
-  if (!existsSync(path)) throw new FormatError(path, 'no such file');
-  const a = readNpy(new Uint8Array(readFileSync(path)), path);
-  if (a.shape.length !== 4 && a.shape.length !== 5)
-    throw new ShapeError(`${path}`, '[N, H, W, C] images or [N, T, H, W, C] clips', a.shape);
-  const video = a.shape.length === 5;
-  const [count, frames, height, width, channels] = (video ? a.shape : [a.shape[0], 1, ...a.shape.slice(1)]) as [
+  const { header, images } = readNpyPixels(path);
+  const video = header.shape.length === 5;
+  const [count, frames, height, width, channels] = (video ? header.shape : [header.shape[0], 1, ...header.shape.slice(1)]) as [
     number,
     number,
     number,
     number,
     number,
   ];
-  let images: Float32Array;
-  if (a.dtype === 'uint8') images = Float32Array.from(a.data, (v) => v / 255);
-  else if (a.dtype === 'float32') images = a.data;
-  else if (a.dtype === 'float64' || a.dtype === 'float16') images = Float32Array.from(a.data);
-  else throw new FormatError(path, `images must be float32, float64, float16 or uint8, got ${a.dtype}`);
   let labels = new Int32Array(count);
+  let top = 1; // at least two class names, as before
   if (labelsPath) {
-    if (!existsSync(labelsPath)) throw new FormatError(labelsPath, 'no such file');
-    const l = readNpy(new Uint8Array(readFileSync(labelsPath)), labelsPath);
+    const l = readNpy(readFileBytes(labelsPath), labelsPath);
     if (l.shape.length !== 1 || l.shape[0] !== count) throw new ShapeError(labelsPath, `[${count}]`, l.shape);
     if (!(l.data instanceof Int32Array || l.data instanceof Uint8Array || l.data instanceof Int16Array || l.data instanceof Int8Array)) {
       throw new FormatError(labelsPath, `labels must be integers, got ${l.dtype}`);
     }
     labels = Int32Array.from(l.data);
-    const bad = labels.findIndex((v) => v < 0);
-    if (bad >= 0) throw new FormatError(labelsPath, `label ${labels[bad]} at index ${bad} is negative`);
+    for (let i = 0; i < labels.length; i++) {
+      const v = labels[i]!;
+      if (v < 0) throw new FormatError(labelsPath, `label ${v} at index ${i} is negative`);
+      if (v >= count + SPARE_CLASSES)
+        throw new FormatError(
+          labelsPath,
+          `label ${v} at index ${i} is too large: ${count} samples allow labels below ${count + SPARE_CLASSES}`,
+        );
+      if (v > top) top = v;
+    }
   }
-  const classes = Array.from({ length: Math.max(1, ...labels) + 1 }, (_, k) => String(k));
+  const classes = Array.from({ length: top + 1 }, (_, k) => String(k));
   const d = { count, ...(video ? { frames } : {}), height, width, channels, images, labels, classes };
   assertFiniteImages(path, d);
+  assertUnitRange(path, d);
   return d;
 };
 

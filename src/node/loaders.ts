@@ -1,20 +1,23 @@
 /**
  * Node dataset loaders for real image formats: the CIFAR-10 binary batches and folders of
  * PNG/JPEG files. Both return {@link LabelledImages}: [count, height, width, 3] floats in
- * [0, 1], channels last, with integer labels and class names. Malformed or missing files throw
- * a {@link FormatError} naming the file.
+ * [0, 1], channels last, with integer labels and class names. A missing, unreadable or
+ * non-folder path throws an {@link IoError} naming it; malformed or missing data files a
+ * {@link FormatError} naming the file.
  *
  * @since 0.1.0
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { int, oneOf } from '../core/check.js';
 import { FormatError } from '../core/errors.js';
+import { assertUnitRange } from '../data/batches.js';
 import type { LabelledImages } from '../data/synthetic.js';
 import type { Image8 } from '../io/png.js';
 import { decodePng } from '../io/pngDecode.js';
+import { checkFile, checkFolder, readFileBytes, readFileText, readFolder } from './fsErrors.js';
 
 /**
  * The CIFAR-10 class names, in label order (used when `batches.meta.txt` is absent).
@@ -31,7 +34,20 @@ const CIFAR_RECORD = 1 + 3 * CIFAR_PIXELS;
 /** Byte value / 255, looked up rather than divided for every sample. */
 const UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
-const isFile = (path: string): boolean => existsSync(path) && statSync(path).isFile();
+/**
+ * Whether a file the loader looks for is there: false when nothing is at `path` (or a part of the
+ * path is not a folder); an IoError when something is there but cannot be read as a file (a
+ * folder, a symlink loop, no permission).
+ */
+const isFile = (path: string): boolean => {
+  try {
+    statSync(path);
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return false;
+  }
+  checkFile(path);
+  return true;
+};
 
 /**
  * Loads a split of the CIFAR-10 binary version. `dir` is either the folder holding
@@ -46,6 +62,7 @@ const isFile = (path: string): boolean => existsSync(path) && statSync(path).isF
  */
 export const loadCifar10 = (dir: string, split: 'train' | 'test'): LabelledImages => {
   oneOf('loadCifar10.split', split, ['train', 'test']);
+  checkFolder(dir);
   const names = split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
   const candidates = [dir, join(dir, 'cifar-10-batches-bin')];
   const missing = candidates.map((d) => names.filter((n) => !isFile(join(d, n))));
@@ -61,7 +78,7 @@ export const loadCifar10 = (dir: string, split: 'train' | 'test'): LabelledImage
   const folder = candidates[found]!;
   const files = names.map((n) => {
     const path = join(folder, n);
-    const bytes = readFileSync(path);
+    const bytes = readFileBytes(path);
     if (bytes.length === 0 || bytes.length % CIFAR_RECORD !== 0)
       throw new FormatError(
         path,
@@ -89,14 +106,16 @@ export const loadCifar10 = (dir: string, split: 'train' | 'test'): LabelledImage
   const metaPath = join(folder, 'batches.meta.txt');
   let classes: readonly string[] = CIFAR10_CLASSES;
   if (isFile(metaPath)) {
-    const lines = readFileSync(metaPath, 'utf8')
+    const lines = readFileText(metaPath)
       .split(/\r?\n/)
       .map((l) => l.trim())
       .filter((l) => l.length > 0);
     if (lines.length !== 10) throw new FormatError(metaPath, `expected 10 class names (one per line), found ${lines.length}`);
     classes = lines;
   }
-  return { count, height: CIFAR_SIDE, width: CIFAR_SIDE, channels: 3, images, labels, classes };
+  const d = { count, height: CIFAR_SIDE, width: CIFAR_SIDE, channels: 3, images, labels, classes };
+  assertUnitRange(folder, d);
+  return d;
 };
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
@@ -106,7 +125,7 @@ const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const imageFiles = (dir: string): string[] => {
   const out: string[] = [];
   const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
+    for (const e of readFolder(d)) {
       if (e.name.startsWith('.')) continue;
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
@@ -122,7 +141,7 @@ const isJpeg = (b: Uint8Array): boolean => b.length >= 3 && b[0] === 0xff && b[1
 
 /** Decodes one PNG or JPEG file (by signature, else by extension) to 8-bit RGB. */
 const decodeRgb = (path: string): Image8 => {
-  const bytes = readFileSync(path);
+  const bytes = readFileBytes(path);
   const png = isPng(bytes) || (!isJpeg(bytes) && extname(path).toLowerCase() === '.png');
   let img: Image8;
   if (png) {
@@ -205,8 +224,8 @@ const resizeInto = (img: Image8, size: number, out: Float32Array, offset: number
  */
 export const loadImageFolder = (dir: string, options: { readonly size?: number } = {}): LabelledImages => {
   const size = options.size === undefined ? undefined : int('loadImageFolder.size', options.size, 1, 16384);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FormatError(dir, 'not a directory');
-  const subdirs = readdirSync(dir, { withFileTypes: true })
+  checkFolder(dir);
+  const subdirs = readFolder(dir)
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort(byName);
@@ -238,7 +257,9 @@ export const loadImageFolder = (dir: string, options: { readonly size?: number }
       );
     else for (let i = 0; i < img.data.length; i++) images[offset + i] = UNIT[img.data[i]!]!;
   });
-  return { count, height, width, channels: 3, images, labels, classes };
+  const d = { count, height, width, channels: 3, images, labels, classes };
+  assertUnitRange(dir, d);
+  return d;
 };
 
 /**
@@ -254,14 +275,15 @@ export const loadImageFolder = (dir: string, options: { readonly size?: number }
 export const loadClipFolder = (dir: string, options: { readonly frames: number; readonly size?: number }): LabelledImages => {
   const frames = int('frames', options.frames, 1, 4096);
   const size = options.size === undefined ? undefined : int('loadClipFolder.size', options.size, 1, 16384);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FormatError(dir, 'not a directory');
+  checkFolder(dir);
   const subdirs = (d: string): string[] =>
-    readdirSync(d, { withFileTypes: true })
+    readFolder(d)
       .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
       .map((e) => e.name)
       .sort(byName);
   const framesIn = (d: string): string[] =>
-    readdirSync(d)
+    readFolder(d)
+      .map((e) => e.name)
       .filter((n) => /\.(png|jpe?g)$/i.test(n))
       .sort(byName)
       .map((n) => join(d, n));
@@ -292,5 +314,7 @@ export const loadClipFolder = (dir: string, options: { readonly frames: number; 
   });
   const images = new Float32Array(chunks.length * height * width * 3);
   chunks.forEach((c, i) => images.set(c, i * height * width * 3));
-  return { count: clips.length, frames, height, width, channels: 3, images, labels: Int32Array.from(clips, (c) => c.label), classes };
+  const d = { count: clips.length, frames, height, width, channels: 3, images, labels: Int32Array.from(clips, (c) => c.label), classes };
+  assertUnitRange(dir, d);
+  return d;
 };

@@ -1,34 +1,24 @@
 /**
- * Node file wrappers for `.npy` and safetensors: reads that report unreadable files as
- * {@link FormatError}s naming the path, and atomic writes.
+ * Node file wrappers for `.npy` and safetensors: reads that report a missing, unreadable or
+ * non-file path as an {@link IoError} and malformed content as a {@link FormatError}, both naming
+ * the path; and atomic writes.
  *
  * @since 0.1.0
  */
-import { readFileSync } from 'node:fs';
-import { FormatError } from '../core/errors.js';
 import { readNpy, writeNpy, type NpyArray, type NpyInput } from '../io/npy.js';
 import { readSafetensors, writeSafetensors, type SafeTensor, type Safetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from './files.js';
-
-const readBytes = (path: string): Uint8Array => {
-  try {
-    const b = readFileSync(path);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (e) {
-    const code = e instanceof Error && 'code' in e ? String(e.code) : '';
-    if (code === 'ENOENT') throw new FormatError(path, 'no such file');
-    throw new FormatError(path, `cannot read file (${code || (e instanceof Error ? e.message : String(e))})`);
-  }
-};
+import { readFileBytes } from './fsErrors.js';
 
 /**
- * Reads a `.npy` file; a missing or malformed file throws a {@link FormatError} naming the path.
+ * Reads a `.npy` file: a missing path, a folder or an unreadable file throws an {@link IoError},
+ * a malformed file a {@link FormatError}, each naming the path.
  *
  * @example
  * const { shape, data } = readNpyFile('runs/a/embeddings.npy')
  * @since 0.1.0
  */
-export const readNpyFile = (path: string): NpyArray => readNpy(readBytes(path), path);
+export const readNpyFile = (path: string): NpyArray => readNpy(readFileBytes(path), path);
 
 /**
  * Writes an array as a `.npy` file, atomically (temporary sibling, then rename).
@@ -40,13 +30,14 @@ export const readNpyFile = (path: string): NpyArray => readNpy(readBytes(path), 
 export const writeNpyFile = (path: string, arr: NpyInput): void => writeFileAtomic(path, writeNpy(arr));
 
 /**
- * Reads a safetensors file; a missing or malformed file throws a {@link FormatError} naming the path.
+ * Reads a safetensors file: a missing path, a folder or an unreadable file throws an
+ * {@link IoError}, a malformed file a {@link FormatError}, each naming the path.
  *
  * @example
  * const { tensors, metadata } = readSafetensorsFile('runs/a/latest.safetensors')
  * @since 0.1.0
  */
-export const readSafetensorsFile = (path: string): Safetensors => readSafetensors(readBytes(path), path);
+export const readSafetensorsFile = (path: string): Safetensors => readSafetensors(readFileBytes(path), path);
 
 /**
  * Writes tensors and optional string metadata as a safetensors file, atomically.

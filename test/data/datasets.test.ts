@@ -14,7 +14,7 @@ import {
   ConfigError,
   DataError,
   ShapeError,
-  FormatError,
+  IoError,
   tf,
 } from '../../src/index.js';
 import { parseDataSource, loadSplits } from '../../src/node/index.js';
@@ -70,7 +70,10 @@ describe('data sources and batches', () => {
     );
     assert.throws(() => load('r3.npy'), ShapeError);
     assert.throws(() => load('ok.npy', 'y3.npy'), /y3\.npy: expected shape \[2\]/);
-    assert.throws(() => load('missing.npy'), FormatError);
+    assert.throws(
+      () => load('missing.npy'),
+      (e: unknown) => e instanceof IoError && e.errno === 'ENOENT' && /missing\.npy/.test(e.message),
+    );
     assert.throws(() => load('ok.npy', undefined, 2), /--held = 2/);
   });
 

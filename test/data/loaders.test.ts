@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
-import { ConfigError, FormatError } from '../../src/core/errors.js';
+import { ConfigError, FormatError, IoError } from '../../src/core/errors.js';
 import { encodePng, type Image8 } from '../../src/io/png.js';
-import { CIFAR10_CLASSES, loadCifar10, loadImageFolder } from '../../src/node/loaders.js';
+import { CIFAR10_CLASSES, loadCifar10, loadClipFolder, loadImageFolder } from '../../src/node/loaders.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tesserae-loaders-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -17,6 +17,16 @@ const freshDir = (): string => {
   mkdirSync(d, { recursive: true });
   return d;
 };
+
+/** Asserts that `f` throws an IoError naming `path`, with system code `errno`. */
+const throwsIo = (f: () => unknown, path: string, errno: string): void =>
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof IoError, `expected an IoError, got ${String(e)}`);
+    assert.equal(e.path, path);
+    assert.equal(e.errno, errno);
+    assert.ok(e.message.startsWith(`${path}: cannot `), e.message);
+    return true;
+  });
 
 /** Asserts that `f` throws a FormatError whose file contains `file` and whose message matches `problem`. */
 const throwsFormat = (f: () => unknown, file: string, problem: RegExp): void =>
@@ -234,7 +244,32 @@ describe('loadImageFolder', () => {
       image(2, 2, 3, () => 1),
     );
     throwsFormat(() => loadImageFolder(dir), join(dir, 'b'), /class folder contains no/);
-    throwsFormat(() => loadImageFolder(join(dir, 'nope')), 'nope', /not a directory/);
+    throwsIo(() => loadImageFolder(join(dir, 'nope')), join(dir, 'nope'), 'ENOENT');
+  });
+
+  it('a missing folder, a file given as a folder and an unreadable frame are IoErrors naming the path, in every folder loader', () => {
+    const dir = freshDir();
+    const file = join(dir, 'x.png');
+    writePng(
+      file,
+      image(2, 2, 3, () => 1),
+    );
+    for (const load of [
+      (d: string) => loadImageFolder(d),
+      (d: string) => loadClipFolder(d, { frames: 1 }),
+      (d: string) => loadCifar10(d, 'test'),
+    ]) {
+      throwsIo(() => load(join(dir, 'nope')), join(dir, 'nope'), 'ENOENT');
+      throwsIo(() => load(file), file, 'ENOTDIR');
+    }
+    // A clip whose frame name is taken by a folder: reading it is EISDIR, not a raw Node error.
+    const clips = freshDir();
+    mkdirSync(join(clips, 'clip0', 'f0.png'), { recursive: true });
+    throwsIo(() => loadClipFolder(clips, { frames: 1 }), join(clips, 'clip0', 'f0.png'), 'EISDIR');
+    // A CIFAR batch name taken by a symlink loop.
+    const cifar = freshDir();
+    symlinkSync(join(cifar, 'test_batch.bin'), join(cifar, 'test_batch.bin'));
+    throwsIo(() => loadCifar10(cifar, 'test'), join(cifar, 'test_batch.bin'), 'ELOOP');
   });
 
   it('names a corrupt PNG or JPEG file in a FormatError', () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ConfigError, FormatError } from '../../src/core/errors.js';
+import { ConfigError, FormatError, IoError } from '../../src/core/errors.js';
 import { readNpy, readNpyFloat32, writeNpy, type NpyArray, type NpyDType, type NpyInput } from '../../src/io/npy.js';
 import { readNpyFile, writeNpyFile } from '../../src/node/tensorFiles.js';
 
@@ -339,16 +339,48 @@ describe('npy', () => {
   describe('Node files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tesserae-npy-'));
 
-    it('reads a missing file as a FormatError naming the path, and writes atomically', () => {
+    it('reads a missing file as an IoError naming the path, and writes atomically', () => {
       const missing = join(dir, 'missing.npy');
       assert.throws(
         () => readNpyFile(missing),
-        (e: unknown) => e instanceof FormatError && e.file === missing && /no such file/.test(e.message),
+        (e: unknown) => e instanceof IoError && e.path === missing && e.errno === 'ENOENT' && /no such file/.test(e.message),
       );
       const p = join(dir, 'sub', 'a.npy');
       writeNpyFile(p, { shape: [2], data: Float32Array.of(1, 2) });
       assert.deepEqual(readdirSync(join(dir, 'sub')), ['a.npy'], 'no temporary file left behind');
       assert.deepEqual(Array.from(readNpyFile(p).data), [1, 2]);
+    });
+
+    it('a folder, a path through a file, a symlink loop and an unreadable file are IoErrors naming the path', () => {
+      const file = join(dir, 'plain.npy');
+      writeFileSync(file, 'not npy');
+      const loop = join(dir, 'loop.npy');
+      symlinkSync(loop, loop);
+      const cases: [string, string][] = [
+        [dir, 'EISDIR'],
+        [join(file, 'inner.npy'), 'ENOTDIR'],
+        [loop, 'ELOOP'],
+      ];
+      for (const [path, errno] of cases)
+        assert.throws(
+          () => readNpyFile(path),
+          (e: unknown) => e instanceof IoError && e.path === path && e.errno === errno && e.message.startsWith(`${path}: cannot `),
+          errno,
+        );
+      assert.throws(
+        () => readNpyFile(file),
+        (e: unknown) => e instanceof FormatError && e.file === file,
+        'content problems stay FormatErrors',
+      );
+      const locked = join(dir, 'locked.npy');
+      writeFileSync(locked, 'secret');
+      chmodSync(locked, 0);
+      // root reads any file whatever its mode, so only an ordinary user sees EACCES
+      if (process.getuid?.() !== 0)
+        assert.throws(
+          () => readNpyFile(locked),
+          (e: unknown) => e instanceof IoError && e.path === locked && e.errno === 'EACCES' && /permission denied/.test(e.message),
+        );
     });
 
     it('a failed write throws and leaves the existing good file untouched', () => {

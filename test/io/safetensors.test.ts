@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ConfigError, FormatError } from '../../src/core/errors.js';
+import { ConfigError, FormatError, IoError } from '../../src/core/errors.js';
 import {
   readSafetensors,
   toFloat32,
@@ -387,18 +387,49 @@ describe('safetensors', () => {
   describe('Node files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tesserae-st-'));
 
-    it('reads a missing file as a FormatError naming the path, and writes atomically', () => {
+    it('reads a missing file as an IoError naming the path, and writes atomically', () => {
       const missing = join(dir, 'nope.safetensors');
       assert.throws(
         () => readSafetensorsFile(missing),
-        (e: unknown) => e instanceof FormatError && e.file === missing && /no such file/.test(e.message),
+        (e: unknown) => e instanceof IoError && e.path === missing && e.errno === 'ENOENT' && /no such file/.test(e.message),
       );
-      assert.throws(() => readSafetensorsFile(dir), FormatError, 'a directory is not a readable file');
       const p = join(dir, 'ckpt', 'latest.safetensors');
       writeSafetensorsFile(p, [['w', { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) }]], { step: '3' });
       assert.deepEqual(readdirSync(join(dir, 'ckpt')), ['latest.safetensors'], 'no temporary file left behind');
       const r = readSafetensorsFile(p);
       assert.deepEqual([r.metadata, r.tensors.get('w')?.data], [{ step: '3' }, Float32Array.of(1, 2)]);
+    });
+
+    it('a folder, a path through a file, a symlink loop and an unreadable file are IoErrors naming the path', () => {
+      const file = join(dir, 'plain.safetensors');
+      writeFileSync(file, 'not safetensors');
+      const loop = join(dir, 'loop.safetensors');
+      symlinkSync(loop, loop);
+      const cases: [string, string][] = [
+        [dir, 'EISDIR'],
+        [join(file, 'inner.safetensors'), 'ENOTDIR'],
+        [loop, 'ELOOP'],
+      ];
+      for (const [path, errno] of cases)
+        assert.throws(
+          () => readSafetensorsFile(path),
+          (e: unknown) => e instanceof IoError && e.path === path && e.errno === errno && e.message.startsWith(`${path}: cannot `),
+          errno,
+        );
+      assert.throws(
+        () => readSafetensorsFile(file),
+        (e: unknown) => e instanceof FormatError && e.file === file,
+        'content problems stay FormatErrors',
+      );
+      const locked = join(dir, 'locked.safetensors');
+      writeFileSync(locked, 'secret');
+      chmodSync(locked, 0);
+      // root reads any file whatever its mode, so only an ordinary user sees EACCES
+      if (process.getuid?.() !== 0)
+        assert.throws(
+          () => readSafetensorsFile(locked),
+          (e: unknown) => e instanceof IoError && e.path === locked && e.errno === 'EACCES' && /permission denied/.test(e.message),
+        );
     });
 
     it('a failed write throws and leaves the existing good file untouched', () => {
