@@ -15,7 +15,7 @@ import { dataRange } from '../eval/heldout.js';
 import { tileImages, toImage8 } from '../io/images.js';
 import { buildModel, specFromMetadata } from '../models/registry.js';
 import { openModel, readCheckpointMetadata } from '../node/checkpoint.js';
-import { writePng } from '../node/files.js';
+import { prepareOutputFolder, writePng } from '../node/files.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { SYNTHETIC_CLASSES } from '../data/synthetic.js';
 
@@ -44,6 +44,7 @@ export const sampleCommand: Command = {
     const f = parseFlags(argv, flags);
     const ckpt = str(f, 'checkpoint');
     const out = str(f, 'out');
+    prepareOutputFolder(out);
     const meta = readCheckpointMetadata(ckpt);
     const built = buildModel(specFromMetadata(meta, ckpt));
     if (built.method === 'mae' || built.method === 'diffmae')
