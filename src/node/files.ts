@@ -420,7 +420,6 @@ export const prepareOutputFolder = (dir: string, options: { readonly create?: bo
   if (st && !st.isDirectory()) throw new IoError(dir, operation, 'it is a file, not a folder', 'EEXIST');
   const v = virtualFs(want);
   if (v !== undefined) throw new IoError(dir, operation, VIRTUAL_REASON(v));
-  if (options.create) makeFolder(dir);
   const at = existingAncestor(want);
   if (at === undefined) throw new IoError(dir, operation, errnoReason('ENOENT'), 'ENOENT');
   if (!fs.statSync(at).isDirectory()) throw new IoError(dir, operation, `${at} is a file, not a folder`, 'ENOTDIR');
@@ -430,6 +429,7 @@ export const prepareOutputFolder = (dir: string, options: { readonly create?: bo
     throw toIoError(e, dir, operation);
   }
   probeFolder(at, dir, operation);
+  if (options.create) makeFolder(dir);
 };
 
 /**
@@ -453,7 +453,8 @@ export const prepareOutputFile = (file: string): void => {
   try {
     prepareOutputFolder(parent);
   } catch (e) {
-    if (e instanceof IoError) throw new IoError(file, 'write', e.path === parent ? e.reason : `${e.path}: ${e.reason}`, e.errno);
+    if (e instanceof IoError && e.errno === 'EEXIST') throw new IoError(file, 'write', `${parent} is a file, not a folder`, 'ENOTDIR');
+    if (e instanceof IoError) throw new IoError(file, 'write', e.reason, e.errno);
     throw e;
   }
 };
