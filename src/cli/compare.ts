@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
@@ -36,7 +36,7 @@ import { plotPanels, type Series } from '../io/plot.js';
 import { buildModel, METHODS, presetSpec, type MethodName } from '../models/registry.js';
 import { openModel } from '../node/checkpoint.js';
 import { loadSplits } from '../node/datasets.js';
-import { writeFileAtomic, writePng } from '../node/files.js';
+import { prepareOutputFolder, writeFileAtomic, writePng } from '../node/files.js';
 import { finetuneSpec } from '../train/finetune.js';
 import { initOpt } from '../train/optimizer.js';
 import { train, trainConfig, type TrainConfig } from '../train/trainer.js';
@@ -57,6 +57,7 @@ import { finetuneInit } from './finetune.js';
 import { duration } from './progress.js';
 import { table } from './table.js';
 import { runTrain } from './train.js';
+import { readTrainLog } from './plot.js';
 
 const flags: FlagSpec = {
   methods: { type: 'string', default: 'mae,diffmae,umd,dit', help: `comma-separated: ${METHODS.join(', ')}` },
@@ -117,11 +118,8 @@ const checkpointSteps = (dir: string): number[] =>
 const lossCurve = (out: string): [number, number][] => {
   const path = join(out, 'log.jsonl');
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { step: number; loss?: number })
-    .filter((e): e is { step: number; loss: number } => typeof e.loss === 'number')
+  return readTrainLog(path)
+    .filter((e): e is typeof e & { loss: number } => typeof e.loss === 'number')
     .map((e) => [e.step, e.loss]);
 };
 
@@ -161,6 +159,9 @@ export const compareCommand: Command = {
     const preset = str(f, 'preset');
     const out = str(f, 'out');
     const report = f['report'] === undefined ? out : str(f, 'report');
+    // both folders checked before any training
+    prepareOutputFolder(out);
+    if (report !== out) prepareOutputFolder(report);
     const seed = integer(f, 'seed', 0);
     const backend = await useBackend(choice(f, 'backend', BACKENDS));
     const log = (line: string): void => console.log(line);

@@ -27,7 +27,7 @@ import { Method } from '../models/methods.js';
 import { synthetic } from '../data/synthetic.js';
 import { toImage8, tileImages } from '../io/images.js';
 import type { Image8 } from '../io/png.js';
-import { writePng, writeFileAtomic } from '../node/files.js';
+import { prepareOutputFolder, writePng, writeFileAtomic } from '../node/files.js';
 import { useBackend, type BackendChoice } from '../backends/index.js';
 import { table } from './table.js';
 
@@ -82,6 +82,7 @@ export interface DemoOptions {
  * @since 0.1.0
  */
 export const runDemo = async (o: DemoOptions): Promise<Record<string, string | number>[]> => {
+  prepareOutputFolder(o.out);
   const t0 = performance.now();
   const backend = await useBackend(o.backend);
   const data = synthetic({ count: o.count, seed: o.seed });

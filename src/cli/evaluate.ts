@@ -13,7 +13,7 @@ import { useBackend } from '../backends/index.js';
 import { evaluate, PROBES, type EvalResult, type ProbeKind } from '../eval/evaluate.js';
 import { openModel } from '../node/checkpoint.js';
 import { loadSplits, parseDataSource, sourceFromMetadata, type DataSource } from '../node/datasets.js';
-import { writeFileAtomic } from '../node/files.js';
+import { prepareOutputFolder, writeFileAtomic } from '../node/files.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { duration } from './progress.js';
 import { table } from './table.js';
@@ -79,6 +79,9 @@ export const evalCommand: Command = {
   run: async (argv) => {
     const f = parseFlags(argv, flags);
     const ckpt = str(f, 'checkpoint');
+    // the output folder is checked now, not after the work
+    const out = f['out'] === undefined ? undefined : str(f, 'out');
+    if (out !== undefined) prepareOutputFolder(out);
     const probes = str(f, 'probe')
       .split(',')
       .map((s) => s.trim())
@@ -131,7 +134,7 @@ export const evalCommand: Command = {
         ...r,
         seconds: +seconds.toFixed(1),
       };
-      if (f['out'] !== undefined) writeFileAtomic(join(str(f, 'out'), 'eval.json'), `${JSON.stringify(summary, null, 2)}\n`);
+      if (out !== undefined) writeFileAtomic(join(out, 'eval.json'), `${JSON.stringify(summary, null, 2)}\n`);
       console.log(JSON.stringify(summary));
     } finally {
       disposeParams(m.params);

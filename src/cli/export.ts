@@ -9,7 +9,7 @@ import { disposeParams } from '../core/params.js';
 import { useBackend } from '../backends/index.js';
 import { exportWeights } from '../models/open.js';
 import { openModel } from '../node/checkpoint.js';
-import { writeFileAtomic } from '../node/files.js';
+import { prepareOutputFile, writeFileAtomic } from '../node/files.js';
 import { choice, parseFlags, str, type Command, type FlagSpec } from './args.js';
 
 const flags: FlagSpec = {
@@ -30,6 +30,7 @@ export const exportCommand: Command = {
     const f = parseFlags(argv, flags);
     const ckpt = str(f, 'checkpoint');
     const out = str(f, 'out');
+    prepareOutputFile(out);
     await useBackend('cpu');
     const m = openModel(ckpt, { weights: choice(f, 'weights', ['auto', 'ema', 'params'] as const) });
     try {

@@ -23,6 +23,8 @@ import { buildModel } from '../models/registry.js';
 import { finetuneSpec, transplant } from '../train/finetune.js';
 import { initOpt } from '../train/optimizer.js';
 import { num, parseFlags, str, type Command, type FlagSpec } from './args.js';
+import { prepareOutputFolder } from '../node/files.js';
+import { checkRunFolder } from './runs.js';
 import { runFromFlags, runTrain, trainFlags } from './train.js';
 
 const flags: FlagSpec = {
@@ -48,6 +50,9 @@ export const finetuneCommand: Command = {
   flags,
   run: async (argv) => {
     const f = parseFlags(argv, flags);
+    // the output folder and the run-folder policy first, before reading the checkpoint
+    prepareOutputFolder(str(f, 'out'));
+    checkRunFolder(str(f, 'out'), { resume: false, force: f['force'] === true });
     const from = str(f, 'from');
     const pre = readCheckpointSpec(from).spec;
     if (pre.method === 'mae' || pre.method === 'diffmae')

@@ -29,7 +29,7 @@ import { frameStrip, tileImages, toImage8 } from '../io/images.js';
 import type { Image8 } from '../io/png.js';
 import type { DiffMaeParams } from '../models/diffmae.js';
 import { openModel } from '../node/checkpoint.js';
-import { writeFileAtomic, writePng } from '../node/files.js';
+import { prepareOutputFolder, writeFileAtomic, writePng } from '../node/files.js';
 import { loadClipFolder, loadImageFolder } from '../node/loaders.js';
 import { readNpyImages } from '../node/datasets.js';
 import { gridOf, patchifyOp, unpatchifyOp, type InputShape } from '../vision/patchify.js';
@@ -111,6 +111,7 @@ export const inpaintCommand: Command = {
     const f = parseFlags(argv, flags);
     const ckpt = str(f, 'checkpoint');
     const out = str(f, 'out');
+    prepareOutputFolder(out);
     const mask = parseMask(str(f, 'mask'));
     const samplerKind = choice(f, 'sampler', ['ddim', 'ddpm'] as const);
     const sampler = samplerKind === 'ddpm' ? Sampler.ddpm() : Sampler.ddim({ steps: integer(f, 'steps', 1), eta: num(f, 'eta') });

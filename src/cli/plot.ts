@@ -4,16 +4,16 @@
  *
  * @since 0.1.0
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { ConfigError, FormatError } from '../core/errors.js';
+import { ConfigError, FormatError, IoError } from '../core/errors.js';
 import { plotPanels, type Panel, type Series } from '../io/plot.js';
 import type { Image8 } from '../io/png.js';
-import { writePng } from '../node/files.js';
+import { prepareOutputFile, toIoError, writePng } from '../node/files.js';
 import { num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 
 /** One parsed line of a training log. */
-type LogEntry = {
+export type LogEntry = {
   readonly step: number;
   readonly loss?: number;
   readonly lr?: number;
@@ -22,30 +22,72 @@ type LogEntry = {
 };
 
 /**
+ * A training log's text parsed: its entries, the raw line of each (for rewriting the log), and
+ * the line number of a torn last line (no trailing newline and not a log entry: a write cut
+ * short by a full disk or a power cut), which is left out. Any other line that is not a JSON
+ * object with a numeric `step` is a FormatError naming the file and the line.
+ *
+ * @example
+ * const { entries, torn } = parseTrainLog(readFileSync(path, 'utf8'), path)
+ * @since 0.2.0
+ */
+export const parseTrainLog = (text: string, path: string): { entries: LogEntry[]; lines: string[]; torn?: number } => {
+  const all = text.split('\n');
+  const entries: LogEntry[] = [];
+  const lines: string[] = [];
+  let torn: number | undefined;
+  for (let i = 0; i < all.length; i++) {
+    const line = all[i]!.trim();
+    if (line.length === 0) continue;
+    const last = i === all.length - 1; // no newline after it
+    let e: unknown;
+    let problem: string | undefined;
+    try {
+      e = JSON.parse(line);
+      if (
+        typeof e !== 'object' ||
+        e === null ||
+        typeof (e as { step?: unknown }).step !== 'number' ||
+        !Number.isFinite((e as { step: number }).step)
+      )
+        problem = `line ${i + 1} has no numeric "step"`;
+    } catch {
+      problem = `line ${i + 1} is not JSON`;
+    }
+    if (problem !== undefined) {
+      if (last) {
+        torn = i + 1;
+        break;
+      }
+      throw new FormatError(path, problem);
+    }
+    entries.push(e as LogEntry);
+    lines.push(line);
+  }
+  return torn === undefined ? { entries, lines } : { entries, lines, torn };
+};
+
+/**
  * Reads a `log.jsonl` (training log); a line that is not a JSON object with a numeric `step` is a
- * FormatError naming the file and the line.
+ * FormatError naming the file and the line, except a torn last line (see {@link parseTrainLog}),
+ * which is left out with a warning to `warn` (standard error by default).
  *
  * @example
  * const entries = readTrainLog('runs/mae-micro/log.jsonl')
  * @since 0.1.0
  */
-export const readTrainLog = (path: string): LogEntry[] => {
-  if (!existsSync(path)) throw new FormatError(path, 'no such file');
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .map((line, i) => [line.trim(), i + 1] as const)
-    .filter(([line]) => line.length > 0)
-    .map(([line, n]) => {
-      let e: unknown;
-      try {
-        e = JSON.parse(line);
-      } catch {
-        throw new FormatError(path, `line ${n} is not JSON`);
-      }
-      if (typeof e !== 'object' || e === null || typeof (e as { step?: unknown }).step !== 'number')
-        throw new FormatError(path, `line ${n} has no numeric "step"`);
-      return e as LogEntry;
-    });
+export const readTrainLog = (path: string, warn: (line: string) => void = (line) => console.error(line)): LogEntry[] => {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const err = toIoError(e, path, 'read log');
+    if (err instanceof IoError && err.errno === 'ENOENT') throw new FormatError(path, 'no such file');
+    throw err;
+  }
+  const { entries, torn } = parseTrainLog(text, path);
+  if (torn !== undefined) warn(`warning: ${path}: line ${torn}, the last, is cut short (a write that did not finish); left out`);
+  return entries;
 };
 
 /**
@@ -103,6 +145,8 @@ export const plotCommand: Command = {
   flags,
   run: async (argv) => {
     const f = parseFlags(argv, flags);
+    const out = str(f, 'out');
+    prepareOutputFile(out);
     const paths = str(f, 'log')
       .split(',')
       .map((s) => s.trim())
@@ -116,7 +160,6 @@ export const plotCommand: Command = {
             .map((s) => s.trim());
     if (names.length !== paths.length) throw new ConfigError('--names', names, `gives ${names.length} names for ${paths.length} logs`);
     const logs = paths.map((p, i) => ({ name: names[i]!, entries: readTrainLog(p) }));
-    const out = str(f, 'out');
     writePng(out, plotLogs(logs, num(f, 'smooth')));
     console.log(`wrote ${out}`);
     console.log(

@@ -21,7 +21,7 @@ import { toFloat32 } from '../io/safetensors.js';
 import { mae } from '../models/mae.js';
 import { inferMaeConfig, importMaeReference } from '../models/maeReference.js';
 import { applyWithMask } from '../models/model.js';
-import { writePng } from '../node/files.js';
+import { prepareOutputFolder, writePng } from '../node/files.js';
 import { readNpyFile, readSafetensorsFile, writeNpyFile } from '../node/tensorFiles.js';
 import { gridOf } from '../vision/patchify.js';
 
@@ -60,6 +60,7 @@ const float32Of = (path: string, rank: number, pattern: string) => {
  * @since 0.1.0
  */
 export const runReconstruct = async (r: ReconstructRun): Promise<Record<string, unknown>> => {
+  prepareOutputFolder(r.out);
   for (const f of [r.weights, r.images, r.noise]) if (!existsSync(f)) throw new FormatError(f, 'no such file');
   const st = readSafetensorsFile(r.weights);
   for (const [k, t] of st.tensors) {

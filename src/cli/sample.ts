@@ -14,7 +14,7 @@ import { Sampler } from '../diffusion/sampler.js';
 import { dataRange } from '../eval/heldout.js';
 import { tileImages, toImage8 } from '../io/images.js';
 import { openModel } from '../node/checkpoint.js';
-import { writePng } from '../node/files.js';
+import { prepareOutputFolder, writePng } from '../node/files.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { SYNTHETIC_CLASSES } from '../data/synthetic.js';
 
@@ -43,6 +43,7 @@ export const sampleCommand: Command = {
     const f = parseFlags(argv, flags);
     const ckpt = str(f, 'checkpoint');
     const out = str(f, 'out');
+    prepareOutputFolder(out);
     const backend = await useBackend(choice(f, 'backend', BACKENDS));
     const { built, params, norm, weights, metadata: meta } = openModel(ckpt);
     if (built.method === 'mae' || built.method === 'diffmae')

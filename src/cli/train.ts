@@ -4,9 +4,9 @@
  *
  * @since 0.1.0
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, FormatError } from '../core/errors.js';
 import { fold, key } from '../core/key.js';
 import { spec } from '../core/spec.js';
 import { useBackend, type BackendChoice } from '../backends/index.js';
@@ -36,9 +36,9 @@ import {
 import { parseDataSource } from '../node/datasets.js';
 import { trainConfig } from '../train/trainer.js';
 import { threadedGrads } from '../node/threads.js';
-import { saveCheckpoint, loadCheckpoint, readCheckpointMetadata } from '../node/checkpoint.js';
+import { checkpointName, newestCheckpoint, saveCheckpoint, type ResumePoint } from '../node/checkpoint.js';
 import { loadSplits, type DataSource } from '../node/datasets.js';
-import { writeFileAtomic, writePng } from '../node/files.js';
+import { appendText, prepareOutputFolder, syncFile, writeFileAtomic, writePng } from '../node/files.js';
 import { initState, train, type StepInfo, type TrainConfig } from '../train/trainer.js';
 import { disposeState, type TrainState } from '../train/step.js';
 import { disposeParams, type Params } from '../core/params.js';
@@ -48,6 +48,16 @@ import type { ModelIn } from '../models/model.js';
 import type { LabelledImages } from '../data/synthetic.js';
 import { duration, progressLine } from './progress.js';
 import { plotLogs, readTrainLog } from './plot.js';
+import {
+  checkNorm,
+  checkResume,
+  checkRunFolder,
+  clearRun,
+  identityMetadata,
+  removeRunTempFiles,
+  trimLog,
+  type RunIdentity,
+} from './runs.js';
 
 /**
  * What `tesserae train` is given.
@@ -71,6 +81,8 @@ export interface TrainRun {
   readonly checkpointEvery: number;
   readonly logEvery: number;
   readonly resume: boolean;
+  /** Delete the previous run in `out` (its log, configuration, checkpoints and pictures) and start over. */
+  readonly force?: boolean;
   /** Threads computing micro-batch gradients (results do not depend on it). */
   readonly threads: number;
   /** The starting state, when not fresh or resumed (fine-tuning from another checkpoint). */
@@ -82,18 +94,61 @@ export interface TrainRun {
 
 type Norm = { readonly mean: number[]; readonly std: number[] };
 
-const sameJson = (a: unknown, b: string | undefined): boolean => b !== undefined && JSON.stringify(a) === b;
-
 /**
  * Runs the training; returns the summary it prints as its last line.
+ *
+ * The output folder is checked before any work (see {@link prepareOutputFolder}), and the
+ * run-folder policy applied (see `./runs.ts`): a folder that holds a run is refused unless
+ * `resume` (continue from its newest complete checkpoint, with the same configuration) or
+ * `force` (delete its files and start over). Temporary files of killed writes are removed.
  *
  * @since 0.1.0
  */
 export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> => {
+  const force = r.force === true;
+  prepareOutputFolder(r.out, { create: true });
+  checkRunFolder(r.out, { resume: r.resume, force });
+  const ckDir = join(r.out, 'checkpoints');
+  const latest = join(ckDir, 'latest.safetensors');
+  const logPath = join(r.out, 'log.jsonl');
+  const cleaned = removeRunTempFiles(r.out);
+  if (cleaned) r.log(cleaned);
+  if (force) {
+    const gone = clearRun(r.out);
+    if (gone.files > 0)
+      r.log(`--force: deleted the previous run in ${r.out} (${gone.files} files, ${(gone.bytes / 2 ** 20).toFixed(1)} MiB)`);
+  }
   const backend = await useBackend(r.backend);
   const modelConfig = r.spec.config;
   const built = buildModel(r.spec);
   const model = trainable(built);
+  const want = modelConfig.image;
+  const identity: RunIdentity = {
+    method: r.spec.method,
+    model: modelConfig,
+    data: r.data,
+    split: {
+      count: r.count,
+      held: r.held,
+      ...(r.size === undefined ? {} : { size: r.size }),
+      ...(r.frames === undefined ? {} : { frames: r.frames }),
+    },
+    train: r.train,
+  };
+  // the checkpoint to resume from, and its configuration checked, before the data is loaded
+  let point: ResumePoint<Params> | undefined;
+  if (r.resume) {
+    const template = model.init(key(0), { images: spec([-1, ...want]) }).params;
+    try {
+      point = newestCheckpoint(ckDir, template, { check: (meta, path) => checkResume(meta, identity, path), warn: r.log });
+    } catch (e) {
+      if (e instanceof FormatError && e.file === ckDir)
+        throw new FormatError(ckDir, `${e.problem}; pass --force instead of --resume to start the run over`);
+      throw e;
+    } finally {
+      disposeParams(template);
+    }
+  }
   const { train: data, held } = loadSplits(r.data, {
     count: r.count,
     held: r.held,
@@ -101,9 +156,9 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     ...(r.size === undefined ? {} : { size: r.size }),
     ...(r.frames === undefined ? {} : { frames: r.frames }),
   });
-  const want = modelConfig.image;
   const got = sampleShape(data);
   if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+    if (point) disposeState(point.state);
     throw new ConfigError(
       '--data',
       got.join('x'),
@@ -111,42 +166,44 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     );
   }
   const norm: Norm = channelStats(data);
-  const ckDir = join(r.out, 'checkpoints');
-  const latest = join(ckDir, 'latest.safetensors');
   const metadata = {
     ...r.metadata,
-    method: r.spec.method,
-    model: JSON.stringify(modelConfig),
-    train: JSON.stringify(r.train),
+    ...identityMetadata(identity),
     norm: JSON.stringify(norm),
-    data: JSON.stringify(r.data),
   };
   let state: TrainState<Params>;
-  if (r.resume && existsSync(latest)) {
-    const meta = readCheckpointMetadata(latest);
-    if (meta['method'] !== r.spec.method)
-      throw new ConfigError('--resume', latest, `holds a ${meta['method'] ?? 'unknown'} model, not ${r.spec.method}`);
-    if (!sameJson(modelConfig, meta['model']))
-      throw new ConfigError('--resume', latest, `was trained with model ${meta['model']}, not ${JSON.stringify(modelConfig)}`);
-    if (!sameJson(r.train, meta['train']))
-      throw new ConfigError('--resume', latest, `was trained with ${meta['train']}, not ${JSON.stringify(r.train)}`);
-    const template = model.init(key(0), { images: spec([-1, ...want]) }).params;
-    state = loadCheckpoint(latest, template).state;
-    disposeParams(template);
-    const logPath = join(r.out, 'log.jsonl');
-    if (existsSync(logPath)) {
-      const kept = readFileSync(logPath, 'utf8')
-        .split('\n')
-        .filter((line) => line && (JSON.parse(line) as { step: number }).step <= state.step);
-      writeFileAtomic(logPath, kept.map((line) => `${line}\n`).join(''));
+  /** Whether the resumed step's checkpoint report (picture, held-out PSNR, log line) is missing. */
+  let reportMissing = false;
+  if (point) {
+    try {
+      checkNorm(point.metadata, norm, r.data, point.path);
+    } catch (e) {
+      disposeState(point.state);
+      throw e;
     }
-    r.log(`resuming from ${latest} at step ${state.step}`);
+    state = point.state;
+    const kept = trimLog(logPath, state.step, r.log);
+    reportMissing = !kept.some((e) => e.step === state.step && 'checkpoint' in e);
+    // latest and the step file both hold the resumed checkpoint (a run killed between the two
+    // writes has only one of them)
+    const stepFile = join(ckDir, checkpointName(state.step));
+    if (point.path !== latest) writeFileAtomic(latest, readFileSync(point.path));
+    else if (!existsSync(stepFile)) writeFileAtomic(stepFile, readFileSync(latest));
+    r.log(`resuming from ${point.path} at step ${state.step}`);
   } else {
+    if (r.resume) {
+      r.log(`nothing to resume in ${ckDir}: starting at step 0`);
+      if (existsSync(logPath)) writeFileAtomic(logPath, '');
+    }
     state = r.init ? r.init(model, data) : initState(model, data, r.train);
   }
   writeFileAtomic(
     join(r.out, 'config.json'),
-    JSON.stringify({ ...metadata, model: modelConfig, train: r.train, norm, data: r.data, backend, preset: r.label }, null, 2),
+    JSON.stringify(
+      { ...metadata, model: modelConfig, train: r.train, norm, data: r.data, split: identity.split, backend, preset: r.label },
+      null,
+      2,
+    ),
   );
   r.log(
     `training ${r.spec.method} ${r.label} on ${data.count} ${r.data.kind} images (${held.count} held out), ${r.train.steps} steps of ${r.train.batch * r.train.accum} on ${backend}; writing to ${r.out}`,
@@ -161,18 +218,24 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   const psnrs: { step: number; psnr: number }[] = [];
   let images = 0;
   let seconds = 0;
-  const checkpoint = (s: TrainState<Params>): void => {
-    const path = saveCheckpoint(ckDir, s, metadata);
+  /** The held-out picture and PSNR of a checkpoint, and its log line. */
+  const report = (s: TrainState<Params>, path: string): void => {
     const ev = heldOutEval(built, s.params, evalImages, norm, fold(key(r.train.seed), 'eval'));
     const e = { psnr: ev.psnr, picture: tileImages(ev.cells, { scale: 3, pad: 3 }) };
     const name = `step-${String(s.step).padStart(6, '0')}.png`;
     writePng(join(r.out, 'reconstructions', name), e.picture);
     writePng(join(r.out, 'reconstructions', 'latest.png'), e.picture);
     psnrs.push({ step: s.step, psnr: e.psnr });
-    appendFileSync(join(r.out, 'log.jsonl'), `${JSON.stringify({ step: s.step, heldPsnr: +e.psnr.toFixed(3), checkpoint: path })}\n`);
+    appendText(logPath, `${JSON.stringify({ step: s.step, heldPsnr: +e.psnr.toFixed(3), checkpoint: path })}\n`);
     r.log(`  checkpoint ${path}; held-out ${psnrKind} ${e.psnr.toFixed(2)} dB; picture reconstructions/${name}`);
   };
-  if (state.step === 0) checkpoint(state);
+  const checkpoint = (s: TrainState<Params>): void => {
+    // the log on the disk before the checkpoint: it never lags behind the newest checkpoint
+    syncFile(logPath);
+    report(s, saveCheckpoint(ckDir, s, metadata));
+  };
+  if (!point) checkpoint(state);
+  else if (reportMissing) report(state, join(ckDir, checkpointName(state.step)));
   const onStep = (i: StepInfo, s: TrainState<Params>): void => {
     losses.push(i.loss);
     if (i.step > state.step + 1) {
@@ -180,8 +243,8 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
       images += r.train.batch * r.train.accum;
       seconds += (r.train.batch * r.train.accum) / i.imagesPerSec;
     }
-    appendFileSync(
-      join(r.out, 'log.jsonl'),
+    appendText(
+      logPath,
       `${JSON.stringify({ step: i.step, loss: i.loss, lr: i.lr, gradNorm: i.gradNorm, imagesPerSec: +i.imagesPerSec.toFixed(2), elapsed: +i.elapsed.toFixed(2) })}\n`,
     );
     if (i.step % r.logEvery === 0 || i.step === 1 || i.step === i.steps) r.log(progressLine(i));
@@ -190,8 +253,8 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   const t0 = performance.now();
   if (state.step >= r.train.steps) {
     // a finished run resumed: report it from its log rather than train nothing
-    r.log(`${latest} is already at step ${state.step} of ${r.train.steps}; nothing to train`);
-    for (const e of readTrainLog(join(r.out, 'log.jsonl'))) {
+    r.log(`${point?.path ?? latest} is already at step ${state.step} of ${r.train.steps}; nothing to train`);
+    for (const e of readTrainLog(logPath, r.log)) {
       if (e.loss !== undefined) losses.push(e.loss);
       if (e.heldPsnr !== undefined) psnrs.push({ step: e.step, psnr: e.heldPsnr });
     }
@@ -206,7 +269,7 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   }
   disposeState(final);
   evalImages.dispose();
-  writePng(join(r.out, 'curves.png'), plotLogs([{ name: r.spec.method, entries: readTrainLog(join(r.out, 'log.jsonl')) }]));
+  writePng(join(r.out, 'curves.png'), plotLogs([{ name: r.spec.method, entries: readTrainLog(logPath, r.log) }]));
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const k = Math.max(1, Math.min(10, Math.floor(losses.length / 4)));
   const summary = {
@@ -275,7 +338,16 @@ export const trainFlags: FlagSpec = {
   'log-every': { type: 'string', default: '10', help: 'steps between progress lines' },
   ema: { type: 'string', help: 'keep an EMA of the weights with this decay (e.g. 0.999)' },
   threads: { type: 'string', default: '1', help: 'threads computing micro-batch gradients (use with --accum; results do not change)' },
-  resume: { type: 'boolean', default: false, help: 'continue from OUT/checkpoints/latest.safetensors if present' },
+  resume: {
+    type: 'boolean',
+    default: false,
+    help: 'continue the run in OUT from its newest complete checkpoint (same data, model and settings; --steps may grow)',
+  },
+  force: {
+    type: 'boolean',
+    default: false,
+    help: 'OUT holds a run: delete its log.jsonl, config.json, curves.png, checkpoints and pictures, and start over',
+  },
 };
 
 /** The model spec the train flags describe: the method's preset, then the overrides. */
@@ -416,6 +488,7 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
     checkpointEvery: integer(f, 'checkpoint-every', 1),
     logEvery: integer(f, 'log-every', 1),
     resume: f['resume'] === true,
+    force: f['force'] === true,
     threads: integer(f, 'threads', 1),
     log: (line) => console.log(line),
   };

@@ -102,7 +102,7 @@ describe('tesserae train', () => {
   it('--resume refuses a checkpoint of another configuration, naming it', () => {
     const r = train(join(dir, 'a'), '--resume', '--mask-ratio', '0.5');
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /--resume = ".*latest\.safetensors": was trained with model/);
+    assert.match(r.stderr, /model\.maskRatio = 0\.5: the run being resumed \(.*latest\.safetensors\) was trained with 0\.75/);
   });
 
   it('bad flags name the flag and value', () => {

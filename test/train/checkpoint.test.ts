@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +13,11 @@ import {
   readSafetensors,
   writeSafetensors,
   FormatError,
+  ConfigError,
   flatten,
   type TrainState,
 } from '../../src/index.js';
-import { saveCheckpoint, loadCheckpoint } from '../../src/node/index.js';
+import { saveCheckpoint, loadCheckpoint, newestCheckpoint } from '../../src/node/index.js';
 import { onCpu } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tesserae-ck-'));
@@ -96,6 +97,50 @@ describe('checkpoints', () => {
     assert.equal(loadCheckpoint(join(dir, 'a', 'latest.safetensors'), s.params).state.step, 12);
     assert.throws(() => loadCheckpoint(join(dir, 'nope.safetensors'), s.params), /nope\.safetensors: no such file/);
     assert.deepEqual(readdirSync(join(dir, 'a')).sort(), ['latest.safetensors', 'step-000012.safetensors']);
+  });
+
+  it('newestCheckpoint: latest, a later step file, or the highest step file that reads; a refused configuration is not skipped', () => {
+    const ck = join(dir, 'newest');
+    const template = makeState(9).params;
+    assert.equal(newestCheckpoint(join(dir, 'no-such'), template), undefined);
+    for (const step of [2, 4, 6]) saveCheckpoint(ck, makeState(10 + step, step), { run: 'r' });
+    const warnings: string[] = [];
+    const warn = (line: string): void => void warnings.push(line);
+    const a = newestCheckpoint(ck, template, { warn })!;
+    assert.deepEqual([a.path, a.state.step, warnings], [join(ck, 'latest.safetensors'), 6, []]);
+    // killed between the step file and latest: latest is older than the newest step file
+    writeFileSync(join(ck, 'latest.safetensors'), readFileSync(join(ck, 'step-000004.safetensors')));
+    const b = newestCheckpoint(ck, template, { warn })!;
+    assert.deepEqual([b.path, b.state.step], [join(ck, 'step-000006.safetensors'), 6]);
+    // torn latest and a torn newest step file: skipped, named, and the next one used
+    truncateSync(join(ck, 'latest.safetensors'), 100);
+    truncateSync(join(ck, 'step-000006.safetensors'), 0);
+    const c = newestCheckpoint(ck, template, { warn })!;
+    assert.deepEqual(
+      [c.path, c.state.step, c.skipped.map((x) => x.path)],
+      [join(ck, 'step-000004.safetensors'), 4, [join(ck, 'latest.safetensors'), join(ck, 'step-000006.safetensors')]],
+    );
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0]!, /^warning: skipping .*latest\.safetensors, which does not read: /);
+    // a step file holding another step than its name says is not trusted
+    writeFileSync(join(ck, 'step-000005.safetensors'), readFileSync(join(ck, 'step-000002.safetensors')));
+    assert.equal(newestCheckpoint(ck, template)!.state.step, 4);
+    // a check that throws stops the search (an older file of the same run would not match either)
+    assert.throws(
+      () =>
+        newestCheckpoint(ck, template, {
+          check: () => {
+            throw new ConfigError('--data', 'x', 'other data');
+          },
+        }),
+      ConfigError,
+    );
+    // none reads: a FormatError naming the folder
+    for (const n of readdirSync(ck)) truncateSync(join(ck, n), 10);
+    assert.throws(
+      () => newestCheckpoint(ck, template),
+      (e: unknown) => e instanceof FormatError && e.file === ck && /holds checkpoints but none reads/.test(e.message),
+    );
   });
 
   it('a process killed while writing never leaves a corrupt latest checkpoint', async () => {
