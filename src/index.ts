@@ -8,6 +8,7 @@
 // core
 export * from './core/errors.js';
 export * as Check from './core/check.js';
+export * as Decode from './core/decode.js';
 export * as Key from './core/key.js';
 export type { Key as PRNGKey } from './core/key.js';
 export * from './core/spec.js';
@@ -47,6 +48,8 @@ export * from './corruption/noise.js';
 export * from './corruption/time.js';
 export * from './corruption/objective.js';
 export * from './corruption/corruption.js';
+export * from './corruption/codec.js';
+export * from './corruption/questions.js';
 // models
 export * from './models/methods.js';
 export * from './models/model.js';
@@ -70,7 +73,12 @@ export * from './data/batches.js';
 export * from './models/mae.js';
 export * from './models/maeReference.js';
 export * from './models/diffmae.js';
-export * from './models/registry.js';
+export * from './models/spec.js';
+export * from './models/presets.js';
+export * from './models/network.js';
+export * from './models/build.js';
+export * from './models/transforms.js';
+export * from './models/sampling.js';
 export * from './models/open.js';
 export * from './models/specSchema.js';
 export * from './models/cond.js';

@@ -18,7 +18,8 @@ import { spec as tensorSpec } from '../core/spec.js';
 import { useBackend } from '../backends/index.js';
 import { batchTensor, channelStats } from '../data/batches.js';
 import type { LabelledImages } from '../data/synthetic.js';
-import { generateImages } from '../diffusion/generate.js';
+import { generateImages } from '../models/sampling.js';
+import { inpaintingOf, wholeImageBranch } from '../corruption/questions.js';
 import { Sampler } from '../diffusion/sampler.js';
 import { classifier, classify, type ClassifierParams } from '../eval/classify.js';
 import { evaluate, PROBES, type EvalResult, type ProbeKind } from '../eval/evaluate.js';
@@ -26,14 +27,14 @@ import { encoderOf } from '../eval/features.js';
 import { dataRange, predictRemoved } from '../eval/heldout.js';
 import { reconstructionGrid } from '../eval/reconstruction.js';
 import { drawMask, Mask } from '../corruption/mask.js';
-import { gridOf } from '../vision/patchify.js';
 import { tf } from '../core/tf.js';
 import type { Image8 } from '../io/png.js';
 import { fewShotIndices } from '../eval/probes.js';
 import { sampleQuality, type SampleQuality } from '../eval/samples.js';
 import { tileImages, toImage8 } from '../io/images.js';
 import { plotPanels, type Series } from '../io/plot.js';
-import { buildModel, METHODS, presetSpec, type MethodName } from '../models/registry.js';
+import { buildModel } from '../models/build.js';
+import { METHODS, presetSpec, type MethodName } from '../models/presets.js';
 import { openModel } from '../node/checkpoint.js';
 import { loadSplits } from '../node/datasets.js';
 import { prepareOutputFolder, writeFileAtomic, writePng } from '../node/files.js';
@@ -152,9 +153,13 @@ export const compareCommand: Command = {
     const started = performance.now();
     const methods = list(f, 'methods', METHODS);
     if (methods.length === 0) throw new ConfigError('--methods', str(f, 'methods'), 'names no method');
-    const generating = list(f, 'generate', ['umd', 'dit', 'maskdit'] as const);
-    for (const g of generating)
+    const generating = list(f, 'generate', METHODS);
+    for (const g of generating) {
       if (!methods.includes(g)) throw new ConfigError('--generate', g, 'must also be in --methods (it is fine-tuned from that run)');
+      const s = presetSpec(g, str(f, 'preset'));
+      if (!wholeImageBranch(s.corruption) || s.network.encoder.conditioning === 'none')
+        throw new ConfigError('--generate', g, 'never noises the whole image with a conditioned encoder, so it does not generate');
+    }
     const probes = list(f, 'probe', PROBES).filter((p): p is Exclude<ProbeKind, 'finetune'> => p !== 'finetune');
     const preset = str(f, 'preset');
     const out = str(f, 'out');
@@ -167,7 +172,7 @@ export const compareCommand: Command = {
     const log = (line: string): void => console.log(line);
     const base: Omit<TrainConfig, 'steps' | 'ema'> & { steps: number } = trainConfig({
       steps: integer(f, 'steps', 1),
-      batch: batchSize(f, 'batch', presetSpec(methods[0]!, preset).config.image),
+      batch: batchSize(f, 'batch', presetSpec(methods[0]!, preset).image),
       accum: integer(f, 'accum', 1),
       baseLr: num(f, 'base-lr'),
       seed,
@@ -199,7 +204,7 @@ export const compareCommand: Command = {
       for (const step of checkpointSteps(join(out, m, 'checkpoints'))) {
         const opened = openModel(join(out, m, 'checkpoints', `step-${String(step).padStart(6, '0')}.safetensors`), { weights: 'params' });
         try {
-          const result = await evaluate(opened.built, opened.params, trainSet, held, opened.norm, {
+          const result = await evaluate(opened.model, opened.params, trainSet, held, opened.norm, {
             probes,
             shots: integer(f, 'shots', 1),
             pool: choice(f, 'pool', ['auto', 'cls', 'mean'] as const),
@@ -217,7 +222,7 @@ export const compareCommand: Command = {
     }
 
     // the same held-out images under the same mask, every reconstructing method side by side
-    const reconstructing = specs.filter(([m]) => m !== 'dit' && m !== 'maskdit').map(([m]) => m);
+    const reconstructing = specs.filter(([, s]) => inpaintingOf(s.corruption) !== 'none').map(([m]) => m);
     if (reconstructing.length > 0) {
       const shownN = Math.min(8, held.count);
       let left: Image8[][] = [];
@@ -225,14 +230,14 @@ export const compareCommand: Command = {
       for (const m of reconstructing) {
         const opened = openModel(join(out, m, 'checkpoints', 'latest.safetensors'), { weights: 'params' });
         try {
-          const grid = gridOf(opened.built.model.corruption.patching, opened.built.model.config.image);
+          const grid = opened.model.grid;
           const images = batchTensor(
             held,
             Int32Array.from({ length: shownN }, (_, i) => i),
             opened.norm,
           );
           const draw = drawMask(Mask.random(0.75), fold(key(seed), 'panel-mask'), shownN, grid);
-          const r = predictRemoved(opened.built, opened.params, images, draw, opened.norm, fold(key(seed), 'panel'));
+          const r = predictRemoved(opened.model, opened.params, images, draw, opened.norm, fold(key(seed), 'panel'));
           const cells = reconstructionGrid(grid, r.x0, r.pred, r.mask, { denorm: opened.norm });
           tf.dispose([images, r.pred, r.x0, r.mask]);
           if (left.length === 0) left = cells.map((row) => [row[0]!, row[1]!]);
@@ -319,8 +324,7 @@ export const compareCommand: Command = {
         });
         const opened = openModel(join(ftOut, 'checkpoints', 'latest.safetensors'));
         try {
-          if (opened.built.method !== g) throw new ConfigError('--generate', g, `fine-tuned checkpoint holds ${opened.built.method}`);
-          const model = opened.built.model as Extract<typeof opened.built, { method: 'umd' | 'dit' | 'maskdit' }>['model'];
+          const model = opened.model;
           const labels = Array.from({ length: classes * perClass }, (_, i) => Math.floor(i / perClass));
           const t0 = performance.now();
           const samples = generateImages(model, opened.params, opened.norm, {

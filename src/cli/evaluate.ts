@@ -103,7 +103,7 @@ export const evalCommand: Command = {
         ...(size === undefined ? {} : { size }),
       });
       const t0 = performance.now();
-      const r = await evaluate(m.built, m.params, train, held, m.norm, {
+      const r = await evaluate(m.model, m.params, train, held, m.norm, {
         probes,
         shots: integer(f, 'shots', 1),
         k: integer(f, 'k', 1),
@@ -121,7 +121,7 @@ export const evalCommand: Command = {
         key: fold(key(seed), 'eval'),
       });
       const seconds = (performance.now() - t0) / 1000;
-      console.log(table([evalRow(`${m.built.method} step ${m.step}`, r)]));
+      console.log(table([evalRow(`${m.model.spec.label ?? 'model'} step ${m.step}`, r)]));
       const summary = {
         command: 'eval',
         checkpoint: ckpt,

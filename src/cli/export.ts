@@ -39,9 +39,9 @@ export const exportCommand: Command = {
       disposeParams(m.params);
     }
     const bytes = statSync(out).size;
-    console.log(`wrote ${out} (${(bytes / 2 ** 20).toFixed(2)} MiB, ${m.built.method}, ${m.weights} weights of step ${m.step})`);
+    console.log(`wrote ${out} (${(bytes / 2 ** 20).toFixed(2)} MiB, ${m.spec.label ?? 'model'}, ${m.weights} weights of step ${m.step})`);
     console.log(
-      JSON.stringify({ command: 'export', checkpoint: ckpt, out, method: m.built.method, step: m.step, weights: m.weights, bytes }),
+      JSON.stringify({ command: 'export', checkpoint: ckpt, out, model: m.spec.label ?? 'model', step: m.step, weights: m.weights, bytes }),
     );
   },
 };

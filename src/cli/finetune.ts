@@ -5,12 +5,13 @@
  *
  * @since 0.1.0
  */
+import { buildModel } from '../models/build.js';
+import type { ModelSpec } from '../models/spec.js';
 import { ConfigError } from '../core/errors.js';
 import { fold, key } from '../core/key.js';
 import { disposeParams, mapParams, type Params } from '../core/params.js';
 import { spec as tensorSpec } from '../core/spec.js';
 import { tf } from '../core/tf.js';
-import type { ModelSpec } from '../models/registry.js';
 import type { Layer } from '../core/layer.js';
 import type { Tensor } from '../core/tf.js';
 import type { LabelledImages } from '../data/synthetic.js';
@@ -19,7 +20,6 @@ import type { ModelIn } from '../models/model.js';
 import type { TrainConfig } from '../train/trainer.js';
 import type { TrainState } from '../train/step.js';
 import { loadCheckpoint, readCheckpointSpec } from '../node/checkpoint.js';
-import { buildModel } from '../models/registry.js';
 import { finetuneSpec, transplant } from '../train/finetune.js';
 import { initOpt } from '../train/optimizer.js';
 import { num, parseFlags, str, type Command, type FlagSpec } from './args.js';
@@ -55,15 +55,20 @@ export const finetuneCommand: Command = {
     checkRunFolder(str(f, 'out'), { resume: false, force: f['force'] === true });
     const from = str(f, 'from');
     const pre = readCheckpointSpec(from).spec;
-    if (pre.method === 'mae' || pre.method === 'diffmae')
-      throw new ConfigError('--from', from, `holds a ${pre.method} model; class-conditional fine-tuning needs umd, maskdit or dit`);
-    const run0 = runFromFlags({ ...f, preset: `fine-tuned ${pre.method}`, resume: false }, pre);
+    if (pre.network.encoder.conditioning === 'none')
+      throw new ConfigError(
+        '--from',
+        from,
+        'holds a model whose encoder is not conditioned on t; class-conditional fine-tuning needs one (UMD, MaskDiT, DiT)',
+      );
+    const run0 = runFromFlags({ ...f, resume: false }, pre);
     const { loadSplits } = await import('../node/datasets.js');
     const classes = loadSplits(run0.data, { count: 1, held: 1, seed: 0 }).train.classes.length;
     const spec = finetuneSpec(pre, { classes, labelDropout: num(f, 'label-dropout'), cleanShare: num(f, 'clean-share') });
     await runTrain({
       ...run0,
       spec,
+      label: spec.label ?? 'fine-tuned model',
       metadata: { finetunedFrom: from },
       init: finetuneInit(from, pre, run0.train, (line) => console.log(line)),
     });
@@ -83,8 +88,8 @@ export const finetuneInit =
   (from: string, pre: ModelSpec, cfg: TrainConfig, log: (line: string) => void) =>
   (model: Layer<Params, ModelIn, { readonly loss: Tensor }>, data: LabelledImages): TrainState<Params> => {
     const shape = sampleShape(data);
-    const oldModel = buildModel(pre).model;
-    const template = oldModel.init(key(0), { images: tensorSpec([-1, ...shape]) }).params as Params;
+    const oldModel = buildModel(pre);
+    const template = oldModel.init(key(0), { images: tensorSpec([-1, ...shape]) }).params;
     const loaded = loadCheckpoint(from, template);
     disposeParams(template);
     const fresh = model.init(fold(key(cfg.seed), 'init'), { images: tensorSpec([-1, ...shape]) }).params;

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { parseMask } from './algebra.js';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, FormatError, ShapeError } from '../core/errors.js';
@@ -15,51 +16,26 @@ import { fold, key } from '../core/key.js';
 import { disposeParams } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { useBackend } from '../backends/index.js';
-import { drawMask, Mask, requireVisible } from '../corruption/mask.js';
+import { drawMask, requireVisible } from '../corruption/mask.js';
+import { inpaintingOf } from '../corruption/questions.js';
+import { inpainter } from '../models/sampling.js';
 import { batchTensor, sampleShape } from '../data/batches.js';
 import { synthetic, syntheticVideos, type LabelledImages } from '../data/synthetic.js';
 import { nearestFrameFill } from '../eval/baselines.js';
 import { encodeApng } from '../io/png.js';
 import { deflateSync } from 'node:zlib';
-import { inpaint } from '../diffusion/inpaint.js';
+import { inpaint, type Inpainted } from '../diffusion/inpaint.js';
 import { Sampler, samplerSteps } from '../diffusion/sampler.js';
 import { dataRange, maskedPsnr, predictRemoved, type Norm } from '../eval/heldout.js';
 import { reconstructionGrid } from '../eval/reconstruction.js';
 import { frameStrip, tileImages, toImage8 } from '../io/images.js';
 import type { Image8 } from '../io/png.js';
-import type { DiffMaeParams } from '../models/diffmae.js';
 import { openModel } from '../node/checkpoint.js';
 import { prepareOutputFolder, writeFileAtomic, writePng } from '../node/files.js';
 import { loadClipFolder, loadImageFolder } from '../node/loaders.js';
 import { readNpyImages } from '../node/datasets.js';
-import { gridOf, patchifyOp, unpatchifyOp, type InputShape } from '../vision/patchify.js';
-import { BACKEND_HELP, BACKENDS, choice, DECIMAL, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
-
-/**
- * Parses `--mask`: `random:R`, `center:R`, `block:TOP,LEFT,HEIGHT,WIDTH` (grid cells), and for
- * video `tube:R` or `frame:R`.
- *
- * @example
- * parseMask('center:0.25')
- * @since 0.1.0
- */
-export const parseMask = (s: string): Mask => {
-  const [kind, arg, ...extra] = s.split(':');
-  const bad = (): never => {
-    throw new ConfigError('--mask', s, 'must be random:RATIO, center:RATIO, block:TOP,LEFT,HEIGHT,WIDTH, tube:RATIO or frame:RATIO');
-  };
-  if (arg === undefined || extra.length) return bad();
-  if (kind === 'random' || kind === 'center' || kind === 'tube' || kind === 'frame') {
-    if (!DECIMAL.test(arg)) return bad();
-    return Mask[kind](Number(arg));
-  }
-  if (kind === 'block') {
-    const v = arg.split(',').map((x) => (DECIMAL.test(x) ? Number(x) : NaN));
-    if (v.length !== 4 || v.some((x) => !Number.isInteger(x))) return bad();
-    return Mask.block({ top: v[0]!, left: v[1]!, height: v[2]!, width: v[3]! });
-  }
-  return bad();
-};
+import { patchifyOp, unpatchifyOp, type Grid, type InputShape } from '../vision/patchify.js';
+import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 
 const loadImages = (path: string, shape: InputShape): LabelledImages => {
   const video = shape.length === 4;
@@ -112,7 +88,7 @@ export const inpaintCommand: Command = {
     const ckpt = str(f, 'checkpoint');
     const out = str(f, 'out');
     prepareOutputFolder(out);
-    const mask = parseMask(str(f, 'mask'));
+    const mask = parseMask(str(f, 'mask'), '--mask');
     const samplerKind = choice(f, 'sampler', ['ddim', 'ddpm'] as const);
     const sampler = samplerKind === 'ddpm' ? Sampler.ddpm() : Sampler.ddim({ steps: integer(f, 'steps', 1), eta: num(f, 'eta') });
     const seed = integer(f, 'seed', 0);
@@ -120,14 +96,14 @@ export const inpaintCommand: Command = {
     const stripN = integer(f, 'strip', 1);
     const backend = await useBackend(choice(f, 'backend', BACKENDS));
     const opened = openModel(ckpt);
-    const { built, norm, params } = opened;
-    const shape = built.model.config.image;
+    const { model, norm, params } = opened;
+    const shape = model.image;
     const h = shape[shape.length - 3]!;
     const data = loadImages(str(f, 'images'), shape);
     const got = sampleShape(data);
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i]))
       throw new ShapeError(str(f, 'images'), `[N, ${shape.join(', ')}] (what ${ckpt} was trained on)`, [data.count, ...got]);
-    const grid = gridOf(built.model.corruption.patching, shape);
+    const grid = model.grid;
     if ((mask.kind === 'tube' || mask.kind === 'frame') && !grid.video)
       throw new ConfigError('--mask', str(f, 'mask'), `${mask.kind} masks need a video checkpoint`);
     const n = Math.min(count, data.count);
@@ -141,29 +117,31 @@ export const inpaintCommand: Command = {
     let strip: Image8[][] = [];
     let result: { pred: Tensor; x0: Tensor; mask: Tensor };
     let stepCount = 1;
-    if (built.method === 'diffmae') {
-      const noise = built.model.corruption.branches[0]!.branch.noise;
-      const total = noise.placement === 'none' ? 1 : samplerSteps(sampler, noise.schedule.steps).length;
+    const how = inpaintingOf(model.corruption);
+    if (how === 'diffusion') {
+      const sampleKey = fold(key(seed), 'sample');
+      const ip = inpainter(model, params, images, draw, sampleKey);
+      const total = samplerSteps(sampler, ip.schedule.steps).length;
       stepCount = total;
       const record = Array.from({ length: Math.min(stripN, total) }, (_, i) =>
         Math.round(((total - 1) * i) / Math.max(1, Math.min(stripN, total) - 1)),
       );
-      const r = inpaint(built.model, params as DiffMaeParams, images, draw, {
-        sampler,
-        key: fold(key(seed), 'sample'),
-        clip: dataRange(norm),
-        record,
-      });
+      let r: Inpainted;
+      try {
+        r = inpaint(ip.denoise, ip.schedule, ip.x0, draw, { sampler, key: sampleKey, clip: dataRange(norm), record });
+      } finally {
+        ip.dispose();
+      }
       const shown = r.steps.map((s) => toImages(grid, s.x0, norm));
       strip = Array.from({ length: n }, (_, i) => shown.map((imgs) => imgs[i]!));
       for (const s of r.steps) s.x0.dispose();
       result = {
         pred: r.result,
-        x0: patchifyOp(built.model.corruption.patching, images),
+        x0: patchifyOp(model.corruption.patching, images),
         mask: tf.tensor2d(draw.mask, [draw.batch, draw.length]),
       };
     } else {
-      result = predictRemoved(built, params, images, draw, norm, fold(key(seed), 'sample'));
+      result = predictRemoved(model, params, images, draw, norm, fold(key(seed), 'sample'));
     }
     const seconds = (performance.now() - t0) / 1000;
     const psnrs = maskedPsnr(grid, result.pred, result.x0, result.mask, norm);
@@ -205,12 +183,12 @@ export const inpaintCommand: Command = {
     disposeParams(params);
     const summary = {
       command: 'inpaint',
-      method: built.method,
+      model: model.spec.label ?? 'model',
       backend,
       images: n,
       mask: str(f, 'mask'),
       removed: draw.length - draw.keep,
-      sampler: built.method === 'diffmae' ? sampler : 'one pass',
+      sampler: how === 'diffusion' ? sampler : 'one pass',
       steps: stepCount,
       psnr: +mean(psnrs).toFixed(3),
       psnrPerImage: psnrs.map((p) => +p.toFixed(3)),
@@ -225,7 +203,7 @@ export const inpaintCommand: Command = {
   },
 };
 
-const toImages = (grid: ReturnType<typeof gridOf>, patchesT: Tensor, norm: Norm): Image8[] => {
+const toImages = (grid: Grid, patchesT: Tensor, norm: Norm): Image8[] => {
   const t = tf.tidy(() => tf.add(tf.mul(unpatchifyOp(grid, patchesT), tf.tensor1d([...norm.std])), tf.tensor1d([...norm.mean])));
   const d = t.dataSync();
   t.dispose();

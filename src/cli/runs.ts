@@ -9,6 +9,8 @@
  *
  * @since 0.2.0
  */
+import type { ModelSpec } from '../models/spec.js';
+import { specFromMetadata } from '../models/specSchema.js';
 import { readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, FormatError, show } from '../core/errors.js';
@@ -207,8 +209,7 @@ const parsed = (meta: Record<string, string>, key: string, file: string): unknow
 
 /** What a resumed run is compared on: what the checkpoint metadata records. */
 export interface RunIdentity {
-  readonly method: string;
-  readonly model: unknown;
+  readonly spec: ModelSpec;
   readonly data: unknown;
   /** count, held, size, frames: which images the data source gives. */
   readonly split: { readonly count: number; readonly held: number; readonly size?: number; readonly frames?: number };
@@ -217,8 +218,7 @@ export interface RunIdentity {
 
 /** The metadata entries that record a run's identity (see {@link checkResume}). */
 export const identityMetadata = (id: RunIdentity): Record<string, string> => ({
-  method: id.method,
-  model: JSON.stringify(id.model),
+  spec: JSON.stringify(id.spec),
   train: JSON.stringify(id.train),
   data: JSON.stringify(id.data),
   split: JSON.stringify(id.split),
@@ -237,7 +237,7 @@ const sameData = (a: unknown, b: unknown): boolean => {
 /**
  * Refuses to resume a checkpoint with flags that describe another run: a ConfigError naming
  * the field (the flag where there is one), the value given and the value the run was trained
- * with. Compared: the method, the data source, which images it gives (count, held, size,
+ * with. Compared: the model spec, the data source, which images it gives (count, held, size,
  * frames), every model setting, and every training setting but the steps, which may grow.
  *
  * @example
@@ -252,7 +252,6 @@ export const checkResume = (meta: Record<string, string>, now: RunIdentity, file
       `the run being resumed (${file}) was trained with ${show(old)}; resuming with another value would change the run${hint} (pass --force to start over, or choose another --out)`,
     );
   };
-  if (meta['method'] !== now.method) refuse('--method', now.method, meta['method'] ?? 'unknown');
   const data = parsed(meta, 'data', file);
   if (data !== undefined && !sameData(data, now.data)) refuse('--data', now.data, data);
   const split = parsed(meta, 'split', file);
@@ -262,8 +261,10 @@ export const checkResume = (meta: Record<string, string>, now: RunIdentity, file
     const fields = [...(kind === 'synthetic' || kind === 'synthetic-video' ? (['count'] as const) : []), 'held', 'size', 'frames'] as const;
     for (const k of fields) if (jsonDiff(s[k], now.split[k]) !== undefined) refuse(`--${k}`, now.split[k], s[k] ?? 'none');
   }
-  const model = parsed(meta, 'model', file);
-  const dm = jsonDiff(model, JSON.parse(JSON.stringify(now.model)) as unknown, 'model');
+  // the model: the spec stored (or a 0.1.0 checkpoint's method and model, read as one), its label aside
+  const { label: _oldLabel, ...old } = specFromMetadata(meta, file);
+  const { label: _label, ...spec } = now.spec;
+  const dm = jsonDiff(JSON.parse(JSON.stringify(old)) as unknown, JSON.parse(JSON.stringify(spec)) as unknown, 'spec');
   if (dm) refuse(dm.path, dm.now, dm.old);
   const train = parsed(meta, 'train', file);
   if (typeof train === 'object' && train !== null) {

@@ -9,7 +9,8 @@ import { ConfigError } from '../core/errors.js';
 import { fold, key } from '../core/key.js';
 import { disposeParams } from '../core/params.js';
 import { useBackend } from '../backends/index.js';
-import { generateImages } from '../diffusion/generate.js';
+import { generateImages } from '../models/sampling.js';
+import { wholeImageBranch } from '../corruption/questions.js';
 import { Sampler } from '../diffusion/sampler.js';
 import { dataRange } from '../eval/heldout.js';
 import { tileImages, toImage8 } from '../io/images.js';
@@ -45,10 +46,14 @@ export const sampleCommand: Command = {
     const out = str(f, 'out');
     prepareOutputFolder(out);
     const backend = await useBackend(choice(f, 'backend', BACKENDS));
-    const { built, params, norm, weights, metadata: meta } = openModel(ckpt);
-    if (built.method === 'mae' || built.method === 'diffmae')
-      throw new ConfigError('--checkpoint', ckpt, `holds a ${built.method} model; sampling needs umd, maskdit or dit`);
-    const classes = built.model.config.classes;
+    const { model, params, norm, weights, metadata: meta } = openModel(ckpt);
+    if (!wholeImageBranch(model.corruption))
+      throw new ConfigError(
+        '--checkpoint',
+        ckpt,
+        'holds a model that never noises the whole image, so it does not sample (MAE, DiffMAE); sampling needs UMD, MaskDiT or DiT',
+      );
+    const classes = model.classes;
     if (classes === undefined)
       throw new ConfigError('--checkpoint', ckpt, 'is not class-conditional; fine-tune it first (tesserae finetune)');
     const which = str(f, 'class') === 'all' ? Array.from({ length: classes }, (_, k) => k) : [integer(f, 'class', 0)];
@@ -59,12 +64,12 @@ export const sampleCommand: Command = {
       choice(f, 'sampler', ['ddim', 'ddpm'] as const) === 'ddpm'
         ? Sampler.ddpm()
         : Sampler.ddim({ steps: integer(f, 'steps', 1), eta: num(f, 'eta') });
-    const [h, w, c] = built.model.config.image;
+    const { height: h, width: w, channels: c } = model.grid;
     const names: readonly string[] = meta['data']?.includes('synthetic') ? SYNTHETIC_CLASSES : [];
     const t0 = performance.now();
     const written: string[] = [];
     for (const k of which) {
-      const x = generateImages(built.model, params, norm, {
+      const x = generateImages(model, params, norm, {
         labels: new Array<number>(count).fill(k),
         guidance,
         sampler,
@@ -83,7 +88,7 @@ export const sampleCommand: Command = {
     console.log(
       JSON.stringify({
         command: 'sample',
-        method: built.method,
+        model: model.spec.label ?? 'model',
         backend,
         classes: which,
         count,

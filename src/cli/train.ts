@@ -11,12 +11,12 @@ import { fold, key } from '../core/key.js';
 import { spec } from '../core/spec.js';
 import { useBackend, type BackendChoice } from '../backends/index.js';
 import { batchTensor, channelStats, sampleShape } from '../data/batches.js';
-import { heldOutEval } from '../eval/heldout.js';
+import { heldOutEval, heldOutKind } from '../eval/heldout.js';
 import { tileImages } from '../io/images.js';
-import { buildModel, METHODS, onVideo, presetSpec, trainable, withMaskKind, type ModelSpec } from '../models/registry.js';
-import { MAE_PRESETS } from '../models/mae.js';
-import { DIFFMAE_PRESETS } from '../models/diffmae.js';
-import { COND_PRESETS } from '../models/cond.js';
+import { buildModel } from '../models/build.js';
+import { METHODS, methodOptions, presetSpec, SIZES, type PresetOptions } from '../models/presets.js';
+import type { ModelSpec } from '../models/spec.js';
+import { corruptionFile, corruptionFromParts, parseMask, parseNoise, parseObjective, parseTime, specFile } from './algebra.js';
 import { Schedule } from '../corruption/schedule.js';
 import { ratio } from '../core/check.js';
 import {
@@ -119,13 +119,10 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
       r.log(`--force: deleted the previous run in ${r.out} (${gone.files} files, ${(gone.bytes / 2 ** 20).toFixed(1)} MiB)`);
   }
   const backend = await useBackend(r.backend);
-  const modelConfig = r.spec.config;
-  const built = buildModel(r.spec);
-  const model = trainable(built);
-  const want = modelConfig.image;
+  const model = buildModel(r.spec);
+  const want = r.spec.image;
   const identity: RunIdentity = {
-    method: r.spec.method,
-    model: modelConfig,
+    spec: r.spec,
     data: r.data,
     split: {
       count: r.count,
@@ -162,7 +159,7 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     throw new ConfigError(
       '--data',
       got.join('x'),
-      `${want.length === 4 ? 'clips' : 'images'} must be ${want.join('x')} for ${r.spec.method} ${r.label}${r.data.kind === 'folder' ? ' (use --size)' : ''}`,
+      `${want.length === 4 ? 'clips' : 'images'} must be ${want.join('x')} for ${r.label}${r.data.kind === 'folder' ? ' (use --size)' : ''}`,
     );
   }
   const norm: Norm = channelStats(data);
@@ -200,27 +197,27 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   writeFileAtomic(
     join(r.out, 'config.json'),
     JSON.stringify(
-      { ...metadata, model: modelConfig, train: r.train, norm, data: r.data, split: identity.split, backend, preset: r.label },
+      { ...metadata, spec: r.spec, train: r.train, norm, data: r.data, split: identity.split, backend, preset: r.label },
       null,
       2,
     ),
   );
   r.log(
-    `training ${r.spec.method} ${r.label} on ${data.count} ${r.data.kind} images (${held.count} held out), ${r.train.steps} steps of ${r.train.batch * r.train.accum} on ${backend}; writing to ${r.out}`,
+    `training ${r.label} on ${data.count} ${r.data.kind} images (${held.count} held out), ${r.train.steps} steps of ${r.train.batch * r.train.accum} on ${backend}; writing to ${r.out}`,
   );
   const evalImages = batchTensor(
     held,
     Int32Array.from({ length: Math.min(8, held.count) }, (_, i) => i),
     norm,
   );
-  const psnrKind = r.spec.method === 'dit' || r.spec.method === 'maskdit' ? 'PSNR of x0 from t = 100' : 'masked PSNR';
+  const psnrKind = heldOutKind(r.spec.corruption) === 'denoise-t100' ? 'PSNR of x0 from t = 100' : 'masked PSNR';
   const losses: number[] = [];
   const psnrs: { step: number; psnr: number }[] = [];
   let images = 0;
   let seconds = 0;
   /** The held-out picture and PSNR of a checkpoint, and its log line. */
   const report = (s: TrainState<Params>, path: string): void => {
-    const ev = heldOutEval(built, s.params, evalImages, norm, fold(key(r.train.seed), 'eval'));
+    const ev = heldOutEval(model, s.params, evalImages, norm, fold(key(r.train.seed), 'eval'));
     const e = { psnr: ev.psnr, picture: tileImages(ev.cells, { scale: 3, pad: 3 }) };
     const name = `step-${String(s.step).padStart(6, '0')}.png`;
     writePng(join(r.out, 'reconstructions', name), e.picture);
@@ -269,13 +266,12 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   }
   disposeState(final);
   evalImages.dispose();
-  writePng(join(r.out, 'curves.png'), plotLogs([{ name: r.spec.method, entries: readTrainLog(logPath, r.log) }]));
+  writePng(join(r.out, 'curves.png'), plotLogs([{ name: r.label, entries: readTrainLog(logPath, r.log) }]));
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const k = Math.max(1, Math.min(10, Math.floor(losses.length / 4)));
   const summary = {
     command: 'train',
-    method: r.spec.method,
-    preset: r.label,
+    model: r.label,
     backend,
     steps: r.train.steps,
     loss: { first: +mean(losses.slice(0, k)).toFixed(4), last: +mean(losses.slice(-k)).toFixed(4) },
@@ -297,7 +293,7 @@ export const trainFlags: FlagSpec = {
   preset: {
     type: 'string',
     default: 'micro/4',
-    help: `preset of the method: MAE ${Object.keys(MAE_PRESETS).join(', ')}; DiffMAE ${Object.keys(DIFFMAE_PRESETS).join(', ')}; UMD ${Object.keys(COND_PRESETS.umd).join(', ')}; DiT ${Object.keys(COND_PRESETS.dit).join(', ')}; MaskDiT ${Object.keys(COND_PRESETS.maskdit).join(', ')}`,
+    help: `SIZE/PATCH with SIZE one of ${Object.keys(SIZES).join(', ')} (e.g. micro/4, tiny/4), or vit-b/16, vit-l/16, vit-h/14, B/4`,
   },
   data: {
     type: 'string',
@@ -322,10 +318,16 @@ export const trainFlags: FlagSpec = {
   'norm-pix': { type: 'boolean', default: false, help: 'MAE: normalise target patches (norm_pix_loss)' },
   decoder: { type: 'string', help: "DiffMAE decoder: cross | cross-self | joint (default: the preset's)" },
   'top-down': { type: 'boolean', default: false, help: 'DiffMAE: decoder block i reads encoder block depth-1-i' },
-  schedule: { type: 'string', default: 'cosine', help: 'DiffMAE noise schedule: cosine | linear (1e-4..0.02)' },
-  rho: { type: 'string', default: '1', help: 'DiffMAE: exponent on the schedule (alphaBar -> alphaBar^rho)' },
+  schedule: { type: 'string', help: 'noise schedule: cosine | linear (1e-4..0.02) (default cosine)' },
+  rho: { type: 'string', help: 'exponent on the schedule (alphaBar -> alphaBar^rho; default 1)' },
   target: { type: 'string', help: 'DiffMAE: what the decoder predicts: x0 | eps (default x0)' },
-  'clean-share': { type: 'string', help: 'UMD: share r0 of each batch at t = 0 (default 0.5)' },
+  'clean-share': { type: 'string', help: 'UMD, or a corruption from flags: share r0 of each batch at t = 0 (UMD default 0.5)' },
+  spec: { type: 'string', help: 'a whole model spec as JSON ({ image, corruption, network }): any value of the algebra' },
+  corruption: { type: 'string', help: "a corruption as JSON, replacing the preset's (the network stays the preset's)" },
+  mask: { type: 'string', help: 'corruption from flags: random:R | center:R | block:TOP,LEFT,H,W | tube:R | frame:R | none' },
+  noise: { type: 'string', help: 'corruption from flags: none | masked | all (default none), on --schedule' },
+  time: { type: 'string', help: 'corruption from flags: zero | uniform | T | LO-HI (default zero without noise, uniform with)' },
+  objective: { type: 'string', help: 'corruption from flags: TARGET:REGION[:WEIGHT][:normpix],... e.g. eps:visible:0.5,x0:masked:0.5' },
   'clean-ratio': { type: 'string', help: 'UMD: mask ratio of the clean share (default 0.75)' },
   'noised-ratio': { type: 'string', help: 'UMD: mask ratio of the noised share (default 0.375; 0 = no mask)' },
   'cls-tokens': { type: 'string', help: 'UMD: CLS tokens (default 4)' },
@@ -350,7 +352,6 @@ export const trainFlags: FlagSpec = {
   },
 };
 
-/** The model spec the train flags describe: the method's preset, then the overrides. */
 /** Frames per clip the flags ask for: --frames, or 8 for a video data source; undefined for images. */
 const framesFromFlags = (f: Flags): number | undefined => {
   const frames = optional(f, 'frames', (g, n) => integer(g, n, 1));
@@ -359,94 +360,110 @@ const framesFromFlags = (f: Flags): number | undefined => {
   return src.kind === 'synthetic-video' || src.kind === 'clips' ? 8 : undefined;
 };
 
-/** The model spec the train flags describe, on video when the flags or data say so, with the mask kind asked for. */
-const specFromFlags = (f: Flags): ModelSpec => {
-  const base = imageSpecFromFlags(f);
-  const frames = framesFromFlags(f);
-  const tubelet = optional(f, 'tubelet', (g, n) => integer(g, n, 1));
-  if (frames === undefined && tubelet !== undefined)
-    throw new ConfigError('--tubelet', tubelet, 'applies to video (--frames or video data)');
-  const video = frames === undefined ? base : onVideo(base, frames, tubelet ?? 2);
-  const kind = optional(f, 'mask-kind', (g, n) => choice(g, n, ['random', 'tube', 'frame'] as const));
-  if (kind !== undefined && kind !== 'random' && frames === undefined)
-    throw new ConfigError('--mask-kind', kind, 'tube and frame masks need video (--frames or video data)');
-  return kind === undefined ? video : withMaskKind(video, kind);
+/** The flag of each preset option (`--clean-share` sets `cleanShare`, ...). */
+const OPTION_FLAGS: Readonly<Record<keyof PresetOptions, string>> = {
+  image: 'size',
+  tubelet: 'tubelet',
+  maskKind: 'mask-kind',
+  maskRatio: 'mask-ratio',
+  normPix: 'norm-pix',
+  decoder: 'decoder',
+  topDown: 'top-down',
+  schedule: 'schedule',
+  target: 'target',
+  cleanShare: 'clean-share',
+  cleanRatio: 'clean-ratio',
+  noisedRatio: 'noised-ratio',
+  clsTokens: 'cls-tokens',
+  conditioning: 'conditioning',
+  pos: 'pos',
 };
 
-const imageSpecFromFlags = (f: Flags): ModelSpec => {
+/** The flags that write a corruption from the algebra (replacing the preset's). */
+const ALGEBRA_FLAGS = ['mask', 'noise', 'time', 'objective'] as const;
+
+const given = (f: Flags, flag: string): boolean => f[flag] !== undefined && f[flag] !== false;
+
+/** The schedule --schedule and --rho ask for (default cosine, rho 1), or undefined when neither is given. */
+const scheduleFromFlags = (f: Flags): Schedule | undefined => {
+  if (!given(f, 'schedule') && !given(f, 'rho')) return undefined;
+  const rho = optional(f, 'rho', num) ?? 1;
+  const kind = optional(f, 'schedule', (g, n) => choice(g, n, ['cosine', 'linear'] as const)) ?? 'cosine';
+  return kind === 'cosine' ? Schedule.cosine({ rho }) : Schedule.linear({ rho });
+};
+
+/**
+ * The model spec the train flags describe: `--spec FILE` (a whole spec), or the preset of
+ * `--method` (its options from the flags, checked against what the method takes), with its
+ * corruption replaced by `--corruption FILE` or by the algebra flags (`--mask`, `--noise`,
+ * `--time`, `--objective`, `--clean-share`) when given.
+ */
+export const specFromFlags = (f: Flags): ModelSpec => {
+  if (given(f, 'spec')) {
+    const clash = [...ALGEBRA_FLAGS, 'corruption', ...Object.values(OPTION_FLAGS).filter((k) => k !== 'size')].find((k) => given(f, k));
+    if (clash) throw new ConfigError(`--${clash}`, f[clash], '--spec gives the whole model; edit the file instead');
+    return specFile(str(f, 'spec'));
+  }
   const method = choice(f, 'method', METHODS);
-  const base = presetSpec(method, str(f, 'preset'));
-  const maskRatio = optional(f, 'mask-ratio', (g, n) => ratio('--mask-ratio', num(g, n)));
-  // MAE and DiffMAE score the masked patches only: with nothing masked the loss is empty
-  if (maskRatio === 0 && (method === 'mae' || method === 'diffmae'))
-    throw new ConfigError(
-      '--mask-ratio',
-      maskRatio,
-      `masks nothing: ${method} scores the masked patches only, so its loss would be empty; give a ratio in (0, 1)`,
-    );
-  const only = (flag: string, methods: readonly string[]): void => {
-    const v = f[flag];
-    if (v !== undefined && v !== false && !methods.includes(method))
-      throw new ConfigError(`--${flag}`, v, `applies to --method ${methods.join(' or ')} only`);
+  const algebra = ALGEBRA_FLAGS.some((k) => given(f, k)) || given(f, 'corruption');
+  const frames = framesFromFlags(f);
+  const size = optional(f, 'size', (g, n) => integer(g, n, 1));
+  const options: PresetOptions = {
+    ...(size === undefined ? {} : { image: [size, size, 3] as const }),
+    ...(frames === undefined ? {} : { image: [frames, size ?? 32, size ?? 32, 3] as const }),
+    ...(optional(f, 'tubelet', (g, n) => integer(g, n, 1)) === undefined ? {} : { tubelet: integer(f, 'tubelet', 1) }),
+    ...(given(f, 'mask-kind') ? { maskKind: choice(f, 'mask-kind', ['random', 'tube', 'frame'] as const) } : {}),
+    ...(given(f, 'mask-ratio') ? { maskRatio: ratio('--mask-ratio', num(f, 'mask-ratio')) } : {}),
+    ...(given(f, 'norm-pix') ? { normPix: true } : {}),
+    ...(given(f, 'decoder') ? { decoder: choice(f, 'decoder', ['cross', 'cross-self', 'joint'] as const) } : {}),
+    ...(given(f, 'top-down') ? { topDown: true } : {}),
+    ...(algebra ? {} : scheduleFromFlags(f) === undefined ? {} : { schedule: scheduleFromFlags(f)! }),
+    ...(given(f, 'target') ? { target: choice(f, 'target', ['x0', 'eps'] as const) } : {}),
+    ...(given(f, 'clean-share') && !algebra ? { cleanShare: ratio('--clean-share', num(f, 'clean-share')) } : {}),
+    ...(given(f, 'clean-ratio') ? { cleanRatio: ratio('--clean-ratio', num(f, 'clean-ratio')) } : {}),
+    ...(given(f, 'noised-ratio') ? { noisedRatio: ratio('--noised-ratio', num(f, 'noised-ratio')) } : {}),
+    ...(given(f, 'cls-tokens') ? { clsTokens: integer(f, 'cls-tokens', 0) } : {}),
+    ...(given(f, 'conditioning') ? { conditioning: choice(f, 'conditioning', ['adaln', 'token'] as const) } : {}),
+    ...(given(f, 'pos') ? { pos: choice(f, 'pos', ['learned', 'sincos'] as const) } : {}),
   };
-  only('norm-pix', ['mae']);
-  only('decoder', ['diffmae']);
-  only('top-down', ['diffmae']);
-  only('target', ['diffmae']);
-  for (const flag of ['clean-share', 'clean-ratio', 'noised-ratio', 'cls-tokens']) only(flag, ['umd']);
-  for (const flag of ['conditioning', 'pos']) only(flag, ['umd', 'dit', 'maskdit']);
-  const schedule = (): Schedule =>
-    choice(f, 'schedule', ['cosine', 'linear'] as const) === 'cosine'
-      ? Schedule.cosine({ rho: num(f, 'rho') })
-      : Schedule.linear({ rho: num(f, 'rho') });
-  if (base.method === 'mae') {
-    return {
-      method: 'mae',
-      config: { ...base.config, normPix: f['norm-pix'] === true, maskRatio: maskRatio ?? base.config.maskRatio ?? 0.75 },
-    };
+  if (frames === undefined && options.tubelet !== undefined)
+    throw new ConfigError('--tubelet', options.tubelet, 'applies to video (--frames or video data)');
+  if (options.maskKind !== undefined && options.maskKind !== 'random' && frames === undefined)
+    throw new ConfigError('--mask-kind', options.maskKind, 'tube and frame masks need video (--frames or video data)');
+  // each option must be one the method takes: the presets table says which
+  for (const [k, v] of Object.entries(options) as [keyof PresetOptions, unknown][]) {
+    if (k === 'image' || k === 'tubelet' || k === 'maskKind') continue;
+    if (!methodOptions[method].includes(k)) {
+      const takers = METHODS.filter((m) => methodOptions[m].includes(k));
+      throw new ConfigError(`--${OPTION_FLAGS[k]}`, v, `applies to --method ${takers.join(' or ')} only${algebra ? '' : ''}`);
+    }
   }
-  if (base.method === 'diffmae') {
-    const kind = optional(f, 'decoder', (g, n) => choice(g, n, ['cross', 'cross-self', 'joint'] as const)) ?? base.config.decoder.kind;
-    return {
-      method: 'diffmae',
-      config: {
-        ...base.config,
-        decoder: { ...base.config.decoder, kind, topDown: f['top-down'] === true },
-        maskRatio: maskRatio ?? base.config.maskRatio ?? 0.75,
-        schedule: schedule(),
-        target: optional(f, 'target', (g, n) => choice(g, n, ['x0', 'eps'] as const)) ?? 'x0',
-      },
-    };
-  }
-  if (maskRatio !== undefined && base.method !== 'maskdit')
-    throw new ConfigError('--mask-ratio', maskRatio, 'for UMD use --clean-ratio and --noised-ratio; DiT has no mask');
-  const unit01 = (flag: string) => optional(f, flag, (g, n) => ratio(`--${flag}`, num(g, n)));
-  const clsTokens = optional(f, 'cls-tokens', (g, n) => integer(g, n, 0));
-  const cleanShare = optional(f, 'clean-share', num);
-  const cleanRatio = unit01('clean-ratio');
-  if (cleanRatio === 0)
+  const preset = presetSpec(method, str(f, 'preset'), options);
+  if (!algebra) return preset;
+  if (given(f, 'corruption') && ALGEBRA_FLAGS.some((k) => given(f, k)))
+    throw new ConfigError('--corruption', f['corruption'], 'gives the whole corruption; leave out --mask, --noise, --time and --objective');
+  const corruption = given(f, 'corruption')
+    ? corruptionFile(str(f, 'corruption'))
+    : (() => {
+        if (!given(f, 'mask') || !given(f, 'objective'))
+          throw new ConfigError(
+            given(f, 'mask') ? '--objective' : '--mask',
+            undefined,
+            'a corruption from flags needs --mask and --objective (and --noise, --time)',
+          );
+        const noise = parseNoise(optional(f, 'noise', str) ?? 'none', scheduleFromFlags(f) ?? Schedule.cosine());
+        const time = parseTime(optional(f, 'time', str) ?? (noise.placement === 'none' ? 'zero' : 'uniform'));
+        const branch = { mask: parseMask(str(f, 'mask')), noise, time, objective: parseObjective(str(f, 'objective')) };
+        const cleanShare = optional(f, 'clean-share', (g, n) => ratio('--clean-share', num(g, n)));
+        return corruptionFromParts(preset.corruption.patching, branch, cleanShare);
+      })();
+  if (corruption.patching.size !== preset.corruption.patching.size || corruption.patching.kind !== preset.corruption.patching.kind)
     throw new ConfigError(
-      '--clean-ratio',
-      cleanRatio,
-      'masks nothing: the clean share scores the masked patches only, so its loss would be empty; give a ratio in (0, 1)',
+      '--corruption',
+      corruption.patching,
+      `patches differently from the ${str(f, 'preset')} network (${JSON.stringify(preset.corruption.patching)})`,
     );
-  const noisedRatio = unit01('noised-ratio');
-  const conditioning = optional(f, 'conditioning', (g, n) => choice(g, n, ['adaln', 'token'] as const));
-  const pos = optional(f, 'pos', (g, n) => choice(g, n, ['learned', 'sincos'] as const));
-  return {
-    method: base.method,
-    config: {
-      ...base.config,
-      schedule: schedule(),
-      ...(maskRatio === undefined ? {} : { maskRatio }),
-      ...(clsTokens === undefined ? {} : { clsTokens }),
-      ...(cleanShare === undefined ? {} : { cleanShare }),
-      ...(cleanRatio === undefined ? {} : { cleanRatio }),
-      ...(noisedRatio === undefined ? {} : { noisedRatio }),
-      ...(conditioning === undefined ? {} : { conditioning }),
-      ...(pos === undefined ? {} : { pos }),
-    },
-  };
+  return { ...preset, corruption, label: `custom corruption, ${preset.label ?? method} network` };
 };
 
 /**
@@ -465,7 +482,7 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
   const size = optional(f, 'size', (g, n) => integer(g, n, 1));
   return {
     spec,
-    label: str(f, 'preset'),
+    label: spec.label ?? str(f, 'preset'),
     data: parseDataSource(str(f, 'data')),
     count: integer(f, 'count', 1),
     held: integer(f, 'held', 1),
@@ -473,7 +490,7 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
     ...(framesFromFlags(f) === undefined ? {} : { frames: framesFromFlags(f)! }),
     train: trainConfig({
       steps: integer(f, 'steps', 1),
-      batch: batchSize(f, 'batch', spec.config.image),
+      batch: batchSize(f, 'batch', spec.image),
       accum: integer(f, 'accum', 1),
       baseLr: num(f, 'base-lr'),
       minLr: num(f, 'min-lr'),

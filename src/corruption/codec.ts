@@ -212,5 +212,9 @@ export const decodeCorruption = (path: string, v: unknown): Corruption => {
     64,
   );
   if (branches.length === 0) throw new ConfigError(`${path}.branches`, [], 'needs at least one branch');
-  return via(path, v, () => mixture(patching, branches, split));
+  const c = via(path, v, () => mixture(patching, branches, split));
+  // weights that already sum to 1 (as every serialised corruption's do) come back bit for bit, not re-divided by their float sum
+  const total = branches.reduce((s, b) => s + b.weight, 0);
+  if (Math.abs(total - 1) > 1e-9) return c;
+  return Object.freeze({ ...c, branches: Object.freeze(c.branches.map((b, i) => Object.freeze({ ...b, weight: branches[i]!.weight }))) });
 };

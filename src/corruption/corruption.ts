@@ -62,6 +62,12 @@ export const validateBranch = (b: Branch): Branch => {
     if (t.region !== 'all' && b.mask.kind === 'none')
       throw new ConfigError(`branch.objective[${i}].region`, t.region, "mask 'none' has no masked or visible split; use region 'all'");
   });
+  if ('ratio' in b.mask && b.mask.ratio === 0 && b.objective.every((t) => t.region === 'masked'))
+    throw new ConfigError(
+      'branch.mask.ratio',
+      0,
+      'masks nothing, and the objective scores the masked patches only: its loss would be empty; give a ratio in (0, 1)',
+    );
   if (b.noise.placement === 'masked' && b.mask.kind === 'none')
     throw new ConfigError('branch.noise.placement', 'masked', "needs a mask; mask 'none' removes nothing");
   return Object.freeze({ ...b, objective: Object.freeze([...b.objective]) });

@@ -1,23 +1,32 @@
 /**
  * Class-conditional generation with classifier-free guidance: the reverse process over every
  * patch from pure noise, the conditional and unconditional (null-class) predictions computed in
- * one batch and combined as u + s (c - u) (UMD applies this to its whole output).
+ * one batch and combined as u + s (c - u) (UMD applies this to its whole output). The denoiser is
+ * a function: this module knows no model (see `generateWith` in `models/sampling.ts`).
  *
  * @since 0.1.0
  */
 import { finite, positiveInt } from '../core/check.js';
 import { ConfigError } from '../core/errors.js';
 import { fold, normal, type Key } from '../core/key.js';
-import { ctx } from '../core/layer.js';
-import type { Params } from '../core/params.js';
+import { ctx, type Ctx } from '../core/layer.js';
 import { tf, type Tensor } from '../core/tf.js';
-import { drawMask, Mask, maskTensors } from '../corruption/mask.js';
-import { tableOf } from '../corruption/schedule.js';
-import type { CondModel } from '../models/cond.js';
-import type { CondAeParams } from '../vision/condAe.js';
-import { gridOf, unpatchifyOp } from '../vision/patchify.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import { tableOf, type Schedule } from '../corruption/schedule.js';
 import { clipBounds, reverseStep, samplerSteps, stepNoise, x0FromEps, type Sampler } from './sampler.js';
+
+/**
+ * A class-conditional denoiser: for noisy patches `xt` [B, L, P] at timestep `t`, with class
+ * labels [B] (the null class `classes` for "no class") or none for an unconditional model, its
+ * estimate of the noise or of the clean patches.
+ *
+ * @since 0.2.0
+ */
+export type GuidedDenoiser = (
+  xt: Tensor,
+  t: number,
+  labels: Tensor | undefined,
+  c: Ctx,
+) => { readonly x0?: Tensor | undefined; readonly eps?: Tensor | undefined };
 
 /**
  * Options of {@link generate}.
@@ -25,62 +34,67 @@ import { clipBounds, reverseStep, samplerSteps, stepNoise, x0FromEps, type Sampl
  * @since 0.1.0
  */
 export interface GenerateOptions {
-  /** One class id per sample (0..classes-1), or null entries for unconditional samples. */
+  /** One entry per sample: a class id, or null for the null class (unconditional). */
   readonly labels: readonly (number | null)[];
-  /** Guidance scale s: 0 unconditional, 1 conditional, > 1 guided (UMD: 2 to 4). */
+  /** Guidance scale s (1 = no guidance). */
   readonly guidance: number;
   readonly sampler: Sampler;
   readonly key: Key;
-  /** Clip x0 estimates per channel to [lo, hi] (model units); null: no clipping. */
+  /** Per-channel bounds of the data in normalised units, or null. */
   readonly clip: { readonly lo: readonly number[]; readonly hi: readonly number[] } | null;
 }
 
 /**
- * Samples patches [N, L, P] (model units) from a conditioned model (UMD, DiT, MaskDiT).
+ * What {@link generate} samples: `tokens` x `patchDim` patches, from a model with `classes`
+ * classes (undefined for an unconditional model).
+ *
+ * @since 0.2.0
+ */
+export interface GenerateShape {
+  readonly tokens: number;
+  readonly patchDim: number;
+  readonly classes: number | undefined;
+}
+
+/**
+ * Samples patches [N, L, P] (model units) by the reverse process from pure noise, with
+ * classifier-free guidance when the model has classes and s != 1. The denoiser's eps estimate is
+ * used when it gives one, else its x0 estimate.
  *
  * @example
- * const x = generate(model, params, { labels: [3, 3, 3], guidance: 3, sampler: Sampler.ddim({ steps: 50, eta: 1 }), key: key(0), clip: null })
+ * const x = generate(denoise, Schedule.cosine(), { tokens: 64, patchDim: 48, classes: 10 }, { labels: [3, 3, 3], guidance: 3, sampler: Sampler.ddim({ steps: 50, eta: 1 }), key: key(0), clip: null })
  * @since 0.1.0
  */
-export const generate = (model: CondModel, params: Params, o: GenerateOptions): Tensor => {
+export const generate = (denoise: GuidedDenoiser, schedule: Schedule, shape: GenerateShape, o: GenerateOptions): Tensor => {
   const n = positiveInt('count', o.labels.length);
   const s = finite('guidance', o.guidance);
-  const classes = model.config.classes;
+  const classes = shape.classes;
   if (o.labels.some((y) => y !== null) && classes === undefined)
     throw new ConfigError('labels', o.labels, 'this model has no classes; fine-tune it class-conditionally first');
   o.labels.forEach((y, i) => {
     if (y !== null && (!Number.isInteger(y) || y < 0 || y >= classes!))
       throw new ConfigError(`labels[${i}]`, y, `must be a class id in 0..${classes! - 1}`);
   });
-  const noised = model.corruption.branches.find((b) => b.branch.noise.placement !== 'none')!.branch.noise;
-  if (noised.placement === 'none') throw new ConfigError('model', model.method, 'has no noise schedule');
-  const table = tableOf(noised.schedule);
-  const grid = gridOf(model.corruption.patching, model.config.image);
-  const [l, p] = [grid.tokens, grid.patchDim];
+  const table = tableOf(schedule);
+  const [l, p] = [shape.tokens, shape.patchDim];
   const guided = classes !== undefined && s !== 1;
   const null_ = classes ?? 0;
   const ys = Int32Array.from(o.labels, (y) => y ?? null_);
-  const batch = guided ? 2 * n : n;
-  const m = maskTensors(drawMask(Mask.none(), o.key, batch, grid));
   const labels =
     classes === undefined ? undefined : tf.tensor1d(guided ? Int32Array.from([...ys, ...new Array<number>(n).fill(null_)]) : ys, 'int32');
-  const clip = clipBounds(o.clip, model.config.image[model.config.image.length - 1]!, p);
+  const clip = clipBounds(o.clip, o.clip?.lo.length ?? 1, p);
   let x = tf.tensor(normal(fold(o.key, 'xT'), n * l * p), [n, l, p]);
   try {
     samplerSteps(o.sampler, table.steps).forEach(([t, tPrev], i) => {
       const next = tf.tidy(() => {
-        const input = guided ? tf.concat([x, x], 0) : x;
-        const out = model.network.apply(
-          params as CondAeParams,
-          { ...m, xt: input, t: tf.fill([batch], t, 'int32'), labels },
-          ctx(fold(o.key, i)),
-        );
+        const out = denoise(guided ? tf.concat([x, x], 0) : x, t, labels, ctx(fold(o.key, i)));
         const combine = (y: Tensor): Tensor => {
           if (!guided) return y;
           const [cond, uncond] = tf.split(y, 2, 0) as [Tensor, Tensor];
           return tf.add(uncond, tf.mul(tf.sub(cond, uncond), s));
         };
-        let est = out.predEps ? x0FromEps(table, x, combine(out.predEps), t) : combine(out.predX0!);
+        if (!out.eps && !out.x0) throw new ConfigError('denoiser', 'no x0 or eps', 'a denoiser must return an x0 or an eps estimate');
+        let est = out.eps ? x0FromEps(table, x, combine(out.eps), t) : combine(out.x0!);
         if (clip) est = tf.minimum(tf.maximum(est, clip[0]), clip[1]);
         return reverseStep(table, o.sampler, x, est, t, tPrev, stepNoise(o.sampler, fold(o.key, 'z'), i, tPrev, [n, l, p]));
       });
@@ -88,50 +102,10 @@ export const generate = (model: CondModel, params: Params, o: GenerateOptions): 
       x = next;
     });
     return x;
+  } catch (e) {
+    x.dispose();
+    throw e;
   } finally {
-    tf.dispose([m.mask, m.idsKeep, m.idsShuffle, m.idsRestore, ...(labels ? [labels] : []), ...(clip ?? [])]);
+    tf.dispose([...(labels ? [labels] : []), ...(clip ?? [])]);
   }
-};
-
-/**
- * Generated images as host data in [0, 1] (un-normalised with the model's input statistics,
- * clipped), in batches of `batch` samples (each batch draws with its own folded key), with the
- * class each sample was generated for as its label (-1 for unconditional samples).
- *
- * @example
- * const samples = generateImages(model, params, norm, { labels: [0, 0, 1, 1], guidance: 3, sampler: Sampler.ddim({ steps: 50 }), key: key(0), clip: dataRange(norm) })
- * @since 0.1.0
- */
-export const generateImages = (
-  model: CondModel,
-  params: Params,
-  norm: { readonly mean: readonly number[]; readonly std: readonly number[] },
-  o: GenerateOptions & { readonly batch?: number },
-): LabelledImages => {
-  const n = positiveInt('count', o.labels.length);
-  const batch = positiveInt('batch', o.batch ?? 64);
-  const grid = gridOf(model.corruption.patching, model.config.image);
-  const [h, w, c] = [grid.height, grid.width, grid.channels];
-  const per = grid.frames * h * w * c;
-  const images = new Float32Array(n * per);
-  for (let start = 0, b = 0; start < n; start += batch, b++) {
-    const labels = o.labels.slice(start, start + batch);
-    const x = generate(model, params, { ...o, labels, key: fold(o.key, b) });
-    const img = tf.tidy(() =>
-      tf.clipByValue(tf.add(tf.mul(unpatchifyOp(grid, x), tf.tensor1d([...norm.std])), tf.tensor1d([...norm.mean])), 0, 1),
-    );
-    images.set(img.dataSync(), start * per);
-    tf.dispose([x, img]);
-  }
-  const classes = model.config.classes ?? 0;
-  return {
-    count: n,
-    ...(grid.video ? { frames: grid.frames } : {}),
-    height: h,
-    width: w,
-    channels: c,
-    images,
-    labels: Int32Array.from(o.labels, (y) => y ?? -1),
-    classes: Array.from({ length: classes }, (_, k) => String(k)),
-  };
 };

@@ -1,19 +1,27 @@
 /**
- * Generative inpainting with a DiffMAE model: encode the visible patches once, then run the
- * reverse process on the removed patches only, pasting the visible patches back at every step
- * (so the visible pixels of the result are exactly the input's).
+ * Generative inpainting as the reverse process with the visible patches pasted back: start the
+ * removed patches from noise, and at every step ask a denoiser for its estimate of x0 (or eps),
+ * step the removed patches, and paste the visible patches back (so the visible pixels of the
+ * result are exactly the input's). The denoiser is a function: this module knows no model; a
+ * model supplies one that runs its encoder once (see `inpaintWith` in `models/sampling.ts`).
  *
  * @since 0.1.0
  */
+import { ConfigError } from '../core/errors.js';
 import { fold, normal, type Key } from '../core/key.js';
-import { ctx } from '../core/layer.js';
+import { ctx, type Ctx } from '../core/layer.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { maskTensors, requireVisible, type MaskDraw } from '../corruption/mask.js';
-import { tableOf } from '../corruption/schedule.js';
-import type { DiffMaeModel, DiffMaeParams } from '../models/diffmae.js';
-import { patchifyOp } from '../vision/patchify.js';
+import { tableOf, type Schedule } from '../corruption/schedule.js';
 import { clipBounds, reverseStep, samplerSteps, stepNoise, x0FromEps, type Sampler } from './sampler.js';
-import { ConfigError } from '../core/errors.js';
+
+/**
+ * A denoiser: given corrupted patches `xt` [N, L, P] at timestep `t` (the same for every row),
+ * its estimate of the clean patches or of the noise, [N, L, P] (the caller's to dispose).
+ *
+ * @since 0.2.0
+ */
+export type Denoiser = (xt: Tensor, t: number, c: Ctx) => { readonly x0?: Tensor | undefined; readonly eps?: Tensor | undefined };
 
 /**
  * Options of {@link inpaint}.
@@ -23,9 +31,9 @@ import { ConfigError } from '../core/errors.js';
 export interface InpaintOptions {
   readonly sampler: Sampler;
   readonly key: Key;
-  /** Clip x0 estimates per channel to [lo, hi] (the data range in the model's units); null: no clipping. */
+  /** Per-channel bounds of the data in normalised units (x0 estimates are clipped to them), or null. */
   readonly clip: { readonly lo: readonly number[]; readonly hi: readonly number[] } | null;
-  /** Record the x0 estimate after these step indices (0-based into the sampler's steps). */
+  /** Indices of the steps whose x0 estimate (visible pasted) to keep in `steps`. */
   readonly record?: readonly number[];
 }
 
@@ -40,9 +48,8 @@ export interface Inpainted {
 }
 
 /**
- * One step of {@link inpaintSteps}: step `i` of `n`, from timestep `t` to `tPrev`, with the x0
- * estimate (visible patches pasted) [N, L, P], owned by the generator and valid until the next
- * `next()`.
+ * One step of {@link inpaintSteps}: its index of `n`, its timesteps, and the x0 estimate with
+ * the visible patches pasted back (valid until the next step).
  *
  * @since 0.1.0
  */
@@ -54,38 +61,34 @@ export interface InpaintStep {
   readonly x0: Tensor;
 }
 
+/** The denoiser's estimate of x0 at step t. */
+const estimate = (out: ReturnType<Denoiser>, table: ReturnType<typeof tableOf>, xt: Tensor, t: number): Tensor => {
+  if (out.x0) return out.x0;
+  if (out.eps) return x0FromEps(table, xt, out.eps, t);
+  throw new ConfigError('denoiser', 'no x0 or eps', 'a denoiser must return an x0 or an eps estimate');
+};
+
 /**
- * The reverse process of {@link inpaint} as a generator: one {@link InpaintStep} per sampler
- * step, then the inpainted patches as the return value. A caller can paint progress between
- * steps (in a browser, await a frame), read the estimate asynchronously, or stop early; stopping
- * early (`return()`) frees everything the generator holds.
+ * The reverse process on the removed patches of clean patches `x0` [N, L, P] under a mask drawn
+ * beforehand, as a generator of steps (for progress and for scrubbing through them): `denoise`
+ * is called once per step with `ctx(fold(key, i))`. Returns the inpainted patches.
  *
  * @example
- * const it = inpaintSteps(model, params, images, draw, { sampler, key: key(0), clip: null })
- * for (let r = it.next(); !r.done; r = it.next()) console.log(`step ${r.value.i + 1}/${r.value.n}`)
+ * for (const s of inpaintSteps(denoise, Schedule.cosine(), x0, draw, { sampler: Sampler.ddim({ steps: 50 }), key: key(0), clip: null })) console.log(s.i, s.t)
  * @since 0.1.0
  */
 export function* inpaintSteps(
-  model: DiffMaeModel,
-  params: DiffMaeParams,
-  images: Tensor,
+  denoise: Denoiser,
+  schedule: Schedule,
+  x0: Tensor,
   draw: MaskDraw,
   o: Omit<InpaintOptions, 'record'>,
 ): Generator<InpaintStep, Tensor, void> {
-  const noise = model.corruption.branches[0]!.branch.noise;
-  if (noise.placement === 'none') throw new ConfigError('model', 'diffmae', 'has no noise schedule');
   requireVisible(draw, `a draw of ${draw.length - draw.keep} removed of ${draw.length}`);
-  const table = tableOf(noise.schedule);
-  const target = model.config.target ?? 'x0';
-  const x0 = patchifyOp(model.corruption.patching, images);
+  const table = tableOf(schedule);
   const [n, l, p] = x0.shape as [number, number, number];
-  const m = maskTensors(draw);
-  const removed = tf.tidy(() => tf.greater(tf.expandDims(m.mask, -1), 0.5));
-  const removedFull = tf.tidy(() => tf.broadcastTo(removed, [n, l, p]));
-  const clip = clipBounds(o.clip, model.config.image[model.config.image.length - 1]!, p);
-  const base = { ...m, t: tf.zeros([n], 'int32'), xt: x0 };
-  const c0 = ctx(fold(o.key, 'model'));
-  const enc = model.parts.encoder.apply(params.encoder, base, c0);
+  const removedFull = tf.tidy(() => tf.broadcastTo(tf.greater(tf.expandDims(maskTensors(draw).mask, -1), 0.5), [n, l, p]));
+  const clip = clipBounds(o.clip, o.clip?.lo.length ?? 1, p);
   const steps = samplerSteps(o.sampler, table.steps);
   let x = tf.tidy(() => tf.where(removedFull, tf.tensor(normal(fold(o.key, 'xT'), n * l * p), [n, l, p]), x0));
   let shown: Tensor | null = null;
@@ -93,9 +96,7 @@ export function* inpaintSteps(
   try {
     for (const [i, [t, tPrev]] of steps.entries()) {
       const [next, pasted] = tf.tidy(() => {
-        const tt = tf.fill([n], t, 'int32');
-        const out = model.parts.decoder.apply(params.decoder, { ...base, ...enc, xt: x, t: tt }, ctx(fold(o.key, i))).out;
-        let est = target === 'x0' ? out : x0FromEps(table, x, out, t);
+        let est = estimate(denoise(x, t, ctx(fold(o.key, i))), table, x, t);
         if (clip) est = tf.minimum(tf.maximum(est, clip[0]), clip[1]);
         const z = stepNoise(o.sampler, fold(o.key, 'z'), i, tPrev, [n, l, p]);
         return [tf.where(removedFull, reverseStep(table, o.sampler, x, est, t, tPrev, z), x0), tf.where(removedFull, est, x0)];
@@ -111,33 +112,21 @@ export function* inpaintSteps(
   } finally {
     shown?.dispose();
     if (!done) x.dispose();
-    tf.dispose([
-      x0,
-      m.mask,
-      m.idsKeep,
-      m.idsShuffle,
-      m.idsRestore,
-      removed,
-      removedFull,
-      base.t,
-      ...(clip ?? []),
-      ...Object.values(enc).flat(),
-    ]);
+    tf.dispose([removedFull, ...(clip ?? [])]);
   }
 }
 
 /**
- * Inpaints the removed patches (mask draw) of images [N, H, W, C] (in the model's units), running
- * {@link inpaintSteps} to the end and keeping the estimates of the steps in `record`.
+ * {@link inpaintSteps} run to the end, keeping the x0 estimates of the steps in `record`.
  *
  * @example
- * const { result } = inpaint(model, params, images, drawMask(Mask.center(0.25), key(0), n, grid), { sampler: Sampler.ddim(), key: key(1), clip: null })
+ * const { result, steps } = inpaint(denoise, schedule, x0, draw, { sampler: Sampler.ddim({ steps: 50 }), key: key(0), clip: null, record: [0, 49] })
  * @since 0.1.0
  */
-export const inpaint = (model: DiffMaeModel, params: DiffMaeParams, images: Tensor, draw: MaskDraw, o: InpaintOptions): Inpainted => {
+export const inpaint = (denoise: Denoiser, schedule: Schedule, x0: Tensor, draw: MaskDraw, o: InpaintOptions): Inpainted => {
   const record = new Set(o.record ?? []);
   const recorded: { t: number; x0: Tensor }[] = [];
-  const it = inpaintSteps(model, params, images, draw, o);
+  const it = inpaintSteps(denoise, schedule, x0, draw, o);
   try {
     for (;;) {
       const r = it.next();

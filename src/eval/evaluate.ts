@@ -13,12 +13,12 @@ import { spec } from '../core/spec.js';
 import { tf } from '../core/tf.js';
 import { batchTensor } from '../data/batches.js';
 import type { LabelledImages } from '../data/synthetic.js';
-import type { BuiltModel } from '../models/registry.js';
+import type { Model } from '../models/build.js';
 import { initOpt } from '../train/optimizer.js';
 import { train, trainConfig, type StepInfo } from '../train/trainer.js';
 import { classifier, classify, type ClassifierParams } from './classify.js';
 import { encoderOf, extractFeatures, type Pool } from './features.js';
-import { heldOutEval, type Norm } from './heldout.js';
+import { heldOutEval, heldOutKind, type Norm } from './heldout.js';
 import { fewShotIndices, knnProbe, linearProbe, ridgeProbe, subset, type LinearProbeOptions, type RidgeResult } from './probes.js';
 
 /**
@@ -62,7 +62,8 @@ export interface EvalOptions {
  * @since 0.1.0
  */
 export interface EvalResult {
-  readonly method: BuiltModel['method'];
+  /** The model's label (its preset, or the name a user gave its spec). */
+  readonly label: string;
   readonly pool: Pool;
   readonly ridge?: RidgeResult & { readonly shots: number };
   readonly linear?: { readonly accuracy: number; readonly trainAccuracy: number };
@@ -70,8 +71,9 @@ export interface EvalResult {
   readonly finetune?: { readonly accuracy: number; readonly steps: number };
   /**
    * Held-out reconstruction at a fixed key: PSNR (dB) and SSIM over the removed region for
-   * methods that reconstruct from visible patches (MAE, DiffMAE, UMD's clean step; random 75%
-   * mask), over the whole image of the x0 estimate from t = 100 for DiT and MaskDiT.
+   * models that reconstruct removed patches (MAE, DiffMAE, UMD's clean step: their own mask),
+   * over the whole image of the x0 estimate from t = 100 for models that only denoise (DiT,
+   * MaskDiT); `kind` says which (see `heldOutKind`).
    */
   readonly reconstruction?: { readonly psnr: number; readonly ssim: number; readonly kind: 'masked' | 'denoise-t100' };
 }
@@ -84,7 +86,7 @@ export interface EvalResult {
  * @since 0.1.0
  */
 export const evaluate = async (
-  b: BuiltModel,
+  b: Model,
   params: Params,
   trainSet: LabelledImages,
   test: LabelledImages,
@@ -101,7 +103,7 @@ export const evaluate = async (
   const needsFeatures = o.probes.some((p) => p !== 'finetune');
   const fTrain = needsFeatures ? extractFeatures(enc, params, trainSet, norm) : null;
   const fTest = needsFeatures ? extractFeatures(enc, params, test, norm) : null;
-  let result: EvalResult = { method: b.method, pool };
+  let result: EvalResult = { label: b.spec.label ?? 'model', pool };
   if (fTrain && fTest) {
     if (o.probes.includes('ridge')) {
       const shots = positiveInt('shots', o.shots ?? 10);
@@ -156,7 +158,7 @@ export const evaluate = async (
     images.dispose();
     result = {
       ...result,
-      reconstruction: { psnr: e.psnr, ssim: e.ssim, kind: b.method === 'dit' || b.method === 'maskdit' ? 'denoise-t100' : 'masked' },
+      reconstruction: { psnr: e.psnr, ssim: e.ssim, kind: heldOutKind(b.corruption) },
     };
   }
   return result;

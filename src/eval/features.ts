@@ -20,11 +20,9 @@ import { spec } from '../core/spec.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { batchTensor } from '../data/batches.js';
 import type { LabelledImages } from '../data/synthetic.js';
-import type { BuiltModel } from '../models/registry.js';
-import type { CondAeParams } from '../vision/condAe.js';
-import { gridOf, patchifyOp, tokenGrid, type Grid, type InputShape } from '../vision/patchify.js';
+import type { Model } from '../models/build.js';
+import { patchifyOp, type InputShape } from '../vision/patchify.js';
 import { checkInputSpec } from '../models/model.js';
-import { visibleEncoder } from '../vision/vit.js';
 import type { Norm } from './heldout.js';
 
 /**
@@ -35,107 +33,55 @@ import type { Norm } from './heldout.js';
 export type Pool = 'mean' | 'cls' | 'auto';
 
 /**
- * A model's encoder as a function of its own params: `select` picks those params out of the
- * whole model's, `encode` maps images [B, H, W, C] (normalised as in training) to features
- * [B, width]. Call `encode` inside `tf.tidy` (or under `tf.grad`).
+ * A model's encoder as a feature extractor: `encode(encoderParams, images, ctx)` gives pooled
+ * features [N, width] of clean images (every patch visible, t = 0, the null class); `init`
+ * gives fresh random encoder params (the random-init baseline), `select` picks the encoder's
+ * params out of the model's.
  *
  * @since 0.1.0
  */
 export interface Encoder {
-  readonly method: BuiltModel['method'];
+  /** The model's label (its preset, or a user's name for it). */
+  readonly label: string;
   readonly width: number;
-  /** The pooling in use (`auto` resolved). */
   readonly pool: Exclude<Pool, 'auto'>;
   readonly image: InputShape;
-  /** Transformer blocks in the encoder. */
   readonly depth: number;
-  /** Fresh encoder params: the whole model initialised with `k`, the encoder's part kept. */
   readonly init: (k: Key) => Params;
   readonly select: (params: Params) => Params;
   readonly encode: (encoderParams: Params, images: Tensor, c: Ctx) => Tensor;
 }
 
-/** Every patch kept, in order: idsKeep = idsRestore = idsShuffle = 0..L-1 for each image. */
-const allTokens = (n: number, grid: Grid): Tensor => tf.tile(tf.expandDims(tf.range(0, grid.tokens, 1, 'int32'), 0), [n, 1]);
-
-const pooled = (latent: Tensor, nCls: number, pool: Exclude<Pool, 'auto'>): Tensor =>
-  pool === 'cls'
-    ? tf.mean(tf.slice(latent, [0, 0, 0], [-1, nCls, -1]), 1)
-    : tf.mean(nCls > 0 ? tf.slice(latent, [0, nCls, 0], [-1, -1, -1]) : latent, 1);
-
 /**
- * The encoder of a built model.
+ * The encoder of any model, pooled by `pool`: `auto` takes the mean of the CLS tokens when the
+ * encoder has any, else the mean of the patch tokens.
  *
  * @example
- * const enc = encoderOf(buildModel(presetSpec('umd', 'micro/4')), 'cls')
- * const features = tf.tidy(() => enc.encode(enc.select(params), images, ctx(key(0))))
+ * const enc = encoderOf(buildModel(presetSpec('mae', 'micro/4')))
  * @since 0.1.0
  */
-export const encoderOf = (b: BuiltModel, asked: Pool = 'auto'): Encoder => {
+export const encoderOf = (m: Model, asked: Pool = 'auto'): Encoder => {
   if (asked !== 'mean' && asked !== 'cls' && asked !== 'auto') throw new ConfigError('pool', asked, 'must be auto, mean or cls');
-  const hasCls = b.method === 'mae' || b.method === 'diffmae' || (b.model.config.clsTokens ?? 0) > 0;
-  const pool: Exclude<Pool, 'auto'> = asked === 'auto' ? (hasCls ? 'cls' : 'mean') : asked;
-  const cfg = b.model.config;
-  const grid = gridOf(b.model.corruption.patching, cfg.image);
-  const checkImages = (images: Tensor): void => checkInputSpec(spec(images.shape), cfg.image);
-  const freshEncoder =
-    (select: (p: Params) => Params) =>
-    (k: Key): Params => {
-      const full = b.model.init(k, { images: spec([-1, ...cfg.image]) }).params as Params;
+  const e = m.spec.network.encoder;
+  const pool: Exclude<Pool, 'auto'> = asked === 'auto' ? (e.clsTokens > 0 ? 'cls' : 'mean') : asked;
+  if (pool === 'cls' && e.clsTokens === 0) throw new ConfigError('pool', pool, 'this model has no CLS tokens; use mean');
+  const select = m.network.encoderParams;
+  return {
+    label: m.spec.label ?? 'model',
+    width: e.width,
+    depth: e.depth,
+    pool,
+    image: m.image,
+    init: (k) => {
+      const full = m.init(k, { images: spec([-1, ...m.image]) }).params;
       const kept = mapParams(select(full), (t) => tf.clone(t));
       disposeParams(full);
       return kept;
-    };
-  const base = { method: b.method, width: cfg.encoder.width, depth: cfg.encoder.depth, pool, image: cfg.image };
-  if (b.method === 'mae' || b.method === 'diffmae') {
-    const encoder = b.method === 'diffmae' ? b.model.parts.encoder : visibleEncoder({ ...b.model.config.encoder, grid: tokenGrid(grid) });
-    const select = (p: Params): Params => (p as { readonly encoder: Params }).encoder;
-    return {
-      ...base,
-      init: freshEncoder(select),
-      select,
-      encode: (p, images, c) => {
-        checkImages(images);
-        const n = images.shape[0]!;
-        const ids = allTokens(n, grid);
-        const { latent } = (encoder as unknown as { apply: (p: Params, x: unknown, c: Ctx) => { latent: Tensor } }).apply(
-          p,
-          { xt: patchifyOp(b.model.corruption.patching, images), idsKeep: ids, idsRestore: ids },
-          c,
-        );
-        return pooled(latent, 1, pool);
-      },
-    };
-  }
-  const nCls = b.model.config.clsTokens ?? 0;
-  if (pool === 'cls' && nCls === 0) throw new ConfigError('pool', pool, `this ${b.method} model has no CLS tokens; use mean`);
-  const net = b.model.network;
-  const classes = b.model.config.classes;
-  const select = (p: Params): Params => {
-    const q = p as CondAeParams;
-    return { time: q.time, ...(q.label ? { label: q.label } : {}), encoder: q.encoder } as unknown as Params;
-  };
-  return {
-    ...base,
-    init: freshEncoder(select),
+    },
     select,
     encode: (p, images, c) => {
-      checkImages(images);
-      const n = images.shape[0]!;
-      const ids = allTokens(n, grid);
-      const e = net.encode(
-        p as unknown as CondAeParams,
-        {
-          xt: patchifyOp(b.model.corruption.patching, images),
-          idsKeep: ids,
-          idsShuffle: ids,
-          idsRestore: ids,
-          t: tf.zeros([n], 'int32'),
-          labels: classes === undefined ? undefined : tf.fill([n], classes, 'int32'),
-        },
-        c,
-      );
-      return pool === 'cls' ? e.rep : tf.mean(e.visible, 1);
+      checkInputSpec(spec(images.shape), m.image);
+      return m.network.encode(p, patchifyOp(m.corruption.patching, images), pool, c);
     },
   };
 };

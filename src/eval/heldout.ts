@@ -12,20 +12,20 @@ import { drawMask, maskTensors, Mask, requireVisible, type MaskDraw } from '../c
 import { inpaint } from '../diffusion/inpaint.js';
 import { Sampler } from '../diffusion/sampler.js';
 import type { Image8 } from '../io/png.js';
-import { applyWithMask, type NetworkIn, type NetworkOut } from '../models/model.js';
-import type { Layer } from '../core/layer.js';
+import { applyWithMask } from '../models/model.js';
+import type { Model } from '../models/build.js';
+import { inpainter } from '../models/sampling.js';
+import { cleanBranch, inpaintingOf, wholeImageBranch } from '../corruption/questions.js';
 import { ConfigError } from '../core/errors.js';
 import { corruption, corruptPatches, type Corruption } from '../corruption/corruption.js';
 import { Time } from '../corruption/time.js';
 import { term } from '../corruption/objective.js';
 import { tableOf } from '../corruption/schedule.js';
 import { x0FromEps } from '../diffusion/sampler.js';
-import type { BuiltModel } from '../models/registry.js';
 import type { Params } from '../core/params.js';
-import { batchGrid, gridOf, patchifyOp, unpatchifyOp, type Grid } from '../vision/patchify.js';
+import { batchGrid, patchifyOp, unpatchifyOp, type Grid } from '../vision/patchify.js';
 import { psnr, reconstructionGrid, unnormalizeNormPix } from './reconstruction.js';
 import { ssim } from './ssim.js';
-import type { DiffMaeParams } from '../models/diffmae.js';
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, v) => a + v, 0) / Math.max(xs.length, 1);
 
@@ -101,15 +101,17 @@ export const maskedSsim = (grid: Grid, pred: Tensor, x0: Tensor, mask: Tensor, n
 
 /**
  * A model's prediction of the removed patches of `images` under a drawn mask, in model units
- * [N, L, P] (visible patches pasted for DiffMAE, raw for MAE and UMD's clean step), with x0.
- * DiT and MaskDiT have no clean step to predict from; they get a ConfigError.
+ * [N, L, P], with x0 and the mask. How depends on the corruption ({@link inpaintingOf}): one
+ * pass of its clean branch (MAE, UMD's clean share; a norm-pix target un-normalised with the
+ * visible patches' statistics), or the reverse process on the removed patches (DiffMAE; visible
+ * patches pasted). A model with neither (DiT, MaskDiT) gets a ConfigError.
  *
  * @example
- * const { pred, x0, mask } = predictRemoved(built, params, images, draw, norm, key(0))
+ * const { pred, x0, mask } = predictRemoved(model, params, images, draw, norm, key(0))
  * @since 0.1.0
  */
 export const predictRemoved = (
-  b: BuiltModel,
+  m: Model,
   params: Params,
   images: Tensor,
   draw: MaskDraw,
@@ -118,27 +120,27 @@ export const predictRemoved = (
   sampler = Sampler.ddim({ steps: 10 }),
 ): { pred: Tensor; x0: Tensor; mask: Tensor } => {
   requireVisible(draw, `a draw of ${draw.length - draw.keep} removed of ${draw.length}`);
-  if (b.method === 'diffmae') {
-    const r = inpaint(b.model, params as DiffMaeParams, images, draw, { sampler, key: k, clip: dataRange(norm) });
-    const m = maskTensors(draw);
-    tf.dispose([m.idsKeep, m.idsShuffle, m.idsRestore]);
-    return { pred: r.result, x0: patchifyOp(b.model.corruption.patching, images), mask: m.mask };
+  const how = inpaintingOf(m.corruption);
+  if (how === 'diffusion') {
+    const ip = inpainter(m, params, images, draw, k);
+    try {
+      const r = inpaint(ip.denoise, ip.schedule, ip.x0, draw, { sampler, key: k, clip: dataRange(norm) });
+      const t = maskTensors(draw);
+      tf.dispose([t.idsKeep, t.idsShuffle, t.idsRestore]);
+      return { pred: r.result, x0: tf.clone(ip.x0), mask: t.mask };
+    } finally {
+      ip.dispose();
+    }
   }
-  let c: Corruption;
-  let network: Layer<Params, NetworkIn, NetworkOut>;
-  let normPix = false;
-  if (b.method === 'mae') {
-    c = b.model.corruption;
-    network = b.model.network as unknown as Layer<Params, NetworkIn, NetworkOut>;
-    normPix = b.model.config.normPix ?? false;
-  } else {
-    const clean = b.model.corruption.branches.find((wb) => wb.branch.noise.placement === 'none');
-    if (!clean)
-      throw new ConfigError('method', b.method, 'has no clean (t = 0) step to reconstruct from visible patches; evaluate it by denoising');
-    c = corruption(b.model.corruption.patching, clean.branch);
-    network = b.model.network as unknown as Layer<Params, NetworkIn, NetworkOut>;
-  }
-  const out = applyWithMask(c, network, params, images, draw, ctx(k));
+  const clean = cleanBranch(m.corruption);
+  if (how === 'none' || !clean)
+    throw new ConfigError(
+      'model',
+      m.spec.label ?? 'model',
+      'has no clean (t = 0) step to reconstruct from visible patches, nor masked noise to inpaint with; evaluate it by denoising',
+    );
+  const normPix = clean.branch.objective.some((t) => t.target === 'x0' && t.region !== 'visible' && t.normPix);
+  const out = applyWithMask(corruption(m.corruption.patching, clean.branch), m.network.layer, params, images, draw, ctx(k));
   const pred = normPix ? unnormalizeNormPix(out.predX0!, out.x0, out.mask) : tf.clone(out.predX0!);
   // for a clean branch xt is x0 itself, which we return
   tf.dispose([
@@ -154,28 +156,24 @@ export const predictRemoved = (
 };
 
 /**
- * The x0 estimate of a conditioned model (DiT, MaskDiT, UMD) for images noised to a fixed t
- * over the whole image (no mask): the x0 head if it has one, else from the eps head.
+ * The x0 estimate of a model trained to denoise whole images (DiT, MaskDiT, UMD) for images
+ * noised to a fixed t over the whole image (no mask): the x0 head if it has one, else from the
+ * eps head.
  *
  * @example
- * const { pred, x0, xt } = denoise(built, params, images, 100, key(0))
+ * const { pred, x0, xt } = denoise(model, params, images, 100, key(0))
  * @since 0.1.0
  */
-export const denoise = (
-  b: BuiltModel & { readonly method: 'umd' | 'maskdit' | 'dit' },
-  params: Params,
-  images: Tensor,
-  t: number,
-  k: Key,
-): { pred: Tensor; x0: Tensor; xt: Tensor } => {
-  const noised = b.model.corruption.branches.find((wb) => wb.branch.noise.placement !== 'none')!.branch;
-  if (noised.noise.placement === 'none') throw new ConfigError('method', b.method, 'has no noise schedule');
-  const schedule = noised.noise.schedule;
-  const branch = { mask: Mask.none(), noise: noised.noise, time: Time.fixed(t), objective: [term('eps', 'all')] };
-  const grid = batchGrid(b.model.corruption.patching, images.shape);
-  const x0 = patchifyOp(b.model.corruption.patching, images);
+export const denoise = (m: Model, params: Params, images: Tensor, t: number, k: Key): { pred: Tensor; x0: Tensor; xt: Tensor } => {
+  const noise = wholeImageBranch(m.corruption)?.branch.noise;
+  if (!noise || noise.placement === 'none')
+    throw new ConfigError('model', m.spec.label ?? 'model', 'never noises the whole image, so it has no denoising to evaluate');
+  const schedule = noise.schedule;
+  const branch = { mask: Mask.none(), noise, time: Time.fixed(t), objective: [term('eps', 'all')] };
+  const grid = batchGrid(m.corruption.patching, images.shape);
+  const x0 = patchifyOp(m.corruption.patching, images);
   const g = corruptPatches(branch, fold(k, 'noise'), grid, x0);
-  const out = (b.model.network as unknown as Layer<Params, NetworkIn, NetworkOut>).apply(params, g, ctx(k));
+  const out = m.network.layer.apply(params, g, ctx(k));
   const pred = out.predX0 ? tf.clone(out.predX0) : x0FromEps(tableOf(schedule), g.xt, out.predEps!, t);
   tf.dispose([
     out.latent,
@@ -192,25 +190,36 @@ export const denoise = (
 };
 
 /**
- * Held-out evaluation at a fixed key: masked-region PSNR of the reconstruction (MAE, UMD's clean
- * step) or inpainting (DiffMAE), or, for DiT and MaskDiT, whole-image PSNR of the x0 estimate
- * from t = 100; and the picture grid (original | input | prediction | prediction with visible
- * patches pasted).
+ * What {@link heldOutEval} measures for a model: `masked` (PSNR of the removed patches, for a
+ * model that reconstructs them) or `denoise-t100` (PSNR of its x0 estimate from t = 100, for a
+ * model that only denoises). The two are not comparable.
  *
  * @example
- * const { psnr, cells } = heldOutEval(built, params, images, norm, key(0))
+ * heldOutKind(Method.dit({ patch: 4 })) // 'denoise-t100'
+ * @since 0.2.0
+ */
+export const heldOutKind = (c: Corruption): 'masked' | 'denoise-t100' => (inpaintingOf(c) === 'none' ? 'denoise-t100' : 'masked');
+
+/**
+ * Held-out reconstruction quality and picture cells: for a model that reconstructs removed
+ * patches, masked-region PSNR and SSIM under its own clean-step mask (or its first branch's);
+ * for one that only denoises, the PSNR and SSIM of its x0 estimate from t = 100 over the whole
+ * image (see {@link heldOutKind}).
+ *
+ * @example
+ * const { psnr, ssim, cells } = heldOutEval(model, params, images, norm, key(0))
  * @since 0.1.0
  */
 export const heldOutEval = (
-  b: BuiltModel,
+  m: Model,
   params: Params,
   images: Tensor,
   norm: Norm,
   k: Key,
 ): { psnr: number; ssim: number; cells: Image8[][] } => {
-  const grid = gridOf(b.model.corruption.patching, b.model.config.image);
-  if (b.method === 'dit' || b.method === 'maskdit') {
-    const { pred, x0, xt } = denoise(b, params, images, 100, fold(k, 'denoise'));
+  const grid = m.grid;
+  if (heldOutKind(m.corruption) === 'denoise-t100') {
+    const { pred, x0, xt } = denoise(m, params, images, 100, fold(k, 'denoise'));
     const all = tf.ones([images.shape[0]!, grid.tokens]);
     const per = maskedPsnr(grid, pred, x0, all, norm);
     const ss = maskedSsim(grid, pred, x0, all, norm);
@@ -220,9 +229,9 @@ export const heldOutEval = (
     return { psnr: mean(per), ssim: mean(ss), cells: cells.map((row, i) => [row[0]!, noisy[i]![2]!, row[2]!, row[3]!]) };
   }
   // the model's own (clean-step) mask: random 75% by default, tube or frame masks on video
-  const clean = b.model.corruption.branches.find((wb) => wb.branch.noise.placement === 'none') ?? b.model.corruption.branches[0]!;
+  const clean = cleanBranch(m.corruption) ?? m.corruption.branches[0]!;
   const draw = drawMask(clean.branch.mask, fold(k, 'mask'), images.shape[0]!, grid);
-  const { pred, x0, mask } = predictRemoved(b, params, images, draw, norm, fold(k, 'predict'));
+  const { pred, x0, mask } = predictRemoved(m, params, images, draw, norm, fold(k, 'predict'));
   const per = maskedPsnr(grid, pred, x0, mask, norm);
   const ss = maskedSsim(grid, pred, x0, mask, norm);
   const cells = reconstructionGrid(grid, x0, pred, mask, { denorm: norm });

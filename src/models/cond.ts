@@ -7,14 +7,13 @@
  */
 import { ConfigError } from '../core/errors.js';
 import type { Mask } from '../corruption/mask.js';
-import { patchingFor } from '../vision/patchify.js';
 import { layer, type Layer } from '../core/layer.js';
 import { spec, type SpecOf } from '../core/spec.js';
 import type { Corruption } from '../corruption/corruption.js';
 import type { Target } from '../corruption/objective.js';
 import { Schedule } from '../corruption/schedule.js';
 import { condAe, type CondAe, type CondAeConfig, type CondAeParams } from '../vision/condAe.js';
-import { Method } from './methods.js';
+import { condCorruption } from './presets.js';
 import { checkInputSpec, methodModel, type ModelIn, type ModelOut, type NetworkIn, type NetworkOut } from './model.js';
 
 /** The methods this module builds. */
@@ -83,30 +82,7 @@ export const COND_PRESETS = {
   },
 } as const satisfies Record<CondMethod, Record<string, CondConfig>>;
 
-/**
- * The corruption of a method and configuration.
- *
- * @example
- * condCorruption('umd', COND_PRESETS.umd['micro/4']).branches.map((b) => b.name) // ['clean', 'noised']
- */
-export const condCorruption = (method: CondMethod, cfg: CondConfig): Corruption => {
-  const schedule = cfg.schedule ?? Schedule.cosine();
-  const patch = patchingFor(cfg.image, cfg.patch, cfg.tubelet);
-  if (method === 'umd') {
-    return Method.umd({
-      patch,
-      schedule,
-      cleanShare: cfg.cleanShare ?? 0.5,
-      cleanRatio: cfg.cleanRatio ?? 0.75,
-      noisedRatio: cfg.noisedRatio ?? 0.375,
-      ...(cfg.cleanMask ? { cleanMask: cfg.cleanMask } : {}),
-      ...(cfg.noisedMask ? { noisedMask: cfg.noisedMask } : {}),
-    });
-  }
-  return method === 'dit'
-    ? Method.dit({ patch, schedule })
-    : Method.maskdit({ patch, schedule, maskRatio: cfg.maskRatio ?? 0.5, ...(cfg.mask ? { mask: cfg.mask } : {}) });
-};
+export { condCorruption };
 
 /** The heads a corruption's objectives use, x0 first. */
 const headsOf = (c: Corruption): Target[] => {

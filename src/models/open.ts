@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { ConfigError, FormatError } from '../core/errors.js';
+import { inFile } from '../core/decode.js';
+import { FormatError } from '../core/errors.js';
 import { key } from '../core/key.js';
 import { disposeParams, type Params } from '../core/params.js';
 import { spec as tensorSpec } from '../core/spec.js';
@@ -12,7 +13,8 @@ import type { Norm } from '../eval/heldout.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { assertFiniteWeights, checkpointMetadata, decodeCheckpointTensors, encodeWeights, tensorValues } from '../train/checkpoint.js';
 import type { TrainState } from '../train/step.js';
-import { buildModel, type BuiltModel, type ModelSpec } from './registry.js';
+import { buildModel, type Model } from './build.js';
+import type { ModelSpec } from './spec.js';
 import { checkpointSpec } from './specSchema.js';
 
 /**
@@ -25,7 +27,7 @@ import { checkpointSpec } from './specSchema.js';
 export interface OpenedModel {
   readonly path: string;
   readonly spec: ModelSpec;
-  readonly built: BuiltModel;
+  readonly model: Model;
   readonly params: Params;
   readonly norm: Norm;
   readonly step: number;
@@ -52,20 +54,14 @@ export const openModelBytes = (
   const metadata = checkpointMetadata(parsed, path);
   // The description is checked against the file's own tensors before anything is built.
   const spec = checkpointSpec(metadata, tensorValues(parsed, 'params'), path);
-  const norm = normFromMetadata(metadata, spec.config.image[spec.config.image.length - 1]!, path);
+  const norm = normFromMetadata(metadata, spec.image[spec.image.length - 1]!, path);
   const want = options.weights ?? 'auto';
   const hasEma = tensorValues(parsed, 'ema') > 0;
   if (want === 'ema' && !hasEma) throw new FormatError(path, 'has no EMA weights (train with --ema)');
   const useEma = want !== 'params' && hasEma;
   assertFiniteWeights(parsed, useEma ? 'ema' : 'params', path);
-  let built: BuiltModel;
-  try {
-    built = buildModel(spec);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new FormatError(path, `metadata model: ${e.message}`);
-    throw e;
-  }
-  const template = built.model.init(key(0), { images: tensorSpec([-1, ...built.model.config.image]) }).params as Params;
+  const model = inFile(path, 'metadata spec', () => buildModel(spec));
+  const template = model.init(key(0), { images: tensorSpec([-1, ...spec.image]) }).params;
   let state: TrainState<Params>;
   try {
     state = decodeCheckpointTensors(parsed, path, template).state;
@@ -76,7 +72,7 @@ export const openModelBytes = (
   return {
     path,
     spec,
-    built,
+    model,
     params: useEma ? state.ema! : state.params,
     norm,
     step: state.step,
@@ -117,10 +113,10 @@ const normFromMetadata = (metadata: Readonly<Record<string, string>>, channels: 
  * @since 0.1.0
  */
 export const exportWeights = (m: OpenedModel): Uint8Array => {
-  const keep = ['method', 'model', 'norm', 'train'];
+  const keep = ['norm', 'train'];
   const meta = Object.fromEntries(Object.entries(m.metadata).filter(([k]) => keep.includes(k)));
   const data = builtInData(m.metadata['data']);
-  return encodeWeights(m.params, m.step, { ...meta, ...(data ? { data } : {}), weights: m.weights });
+  return encodeWeights(m.params, m.step, { ...meta, spec: JSON.stringify(m.spec), ...(data ? { data } : {}), weights: m.weights });
 };
 
 /** The `data` metadata entry when it names a built-in source (no path in it), re-serialised; undefined otherwise. */

@@ -6,51 +6,25 @@
  * @since 0.2.0
  */
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { IoError, TesseraeError } from '../core/errors.js';
+import { IoError } from '../core/errors.js';
+import { errnoReason, toIoError } from './files.js';
 
-/** The system codes users meet, in words. */
-const REASONS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or folder',
-  EISDIR: 'is a folder, not a file',
-  ENOTDIR: 'a part of the path is not a folder',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ELOOP: 'too many levels of symbolic links',
-  ENAMETOOLONG: 'the name is too long',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files',
-  EIO: 'input/output error',
-  ENXIO: 'no such device',
-  EBUSY: 'the file is busy',
-};
-
-const errnoOf = (e: unknown): string | undefined =>
-  e instanceof Error && 'code' in e && typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code) ? e.code : undefined;
-
-/**
- * The {@link IoError} for a failed file-system call on `path` (TesseraeErrors pass through; an
- * error without a system code keeps its message as the reason).
- */
-export const toIoError = (path: string, operation: string, e: unknown): TesseraeError => {
-  if (e instanceof TesseraeError) return e;
-  const errno = errnoOf(e);
-  const message = e instanceof Error ? e.message : String(e);
-  return new IoError(path, operation, (errno && REASONS[errno]) ?? message, errno);
-};
+/** The {@link IoError} for a failed file-system call on `path` (see `toIoError` in `./files.ts`, the one mapping of system codes to words). */
+const ioError = (path: string, operation: string, e: unknown): Error => toIoError(e, path, operation);
 
 /** `statSync`, failing with an IoError naming the path. */
 export const statPath = (path: string, operation: string): Stats => {
   try {
     return statSync(path);
   } catch (e) {
-    throw toIoError(path, operation, e);
+    throw ioError(path, operation, e);
   }
 };
 
 /** Checks that `path` is a regular file (not a folder, device or pipe); returns its size. */
 export const checkFile = (path: string): number => {
   const st = statPath(path, 'read');
-  if (st.isDirectory()) throw new IoError(path, 'read', REASONS['EISDIR']!, 'EISDIR');
+  if (st.isDirectory()) throw new IoError(path, 'read', errnoReason('EISDIR'), 'EISDIR');
   if (!st.isFile()) throw new IoError(path, 'read', 'not a regular file');
   return st.size;
 };
@@ -67,7 +41,7 @@ export const readFileBytes = (path: string): Uint8Array => {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw toIoError(path, 'read', e);
+    throw ioError(path, 'read', e);
   }
 };
 
@@ -77,7 +51,7 @@ export const readFileText = (path: string): string => {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw toIoError(path, 'read', e);
+    throw ioError(path, 'read', e);
   }
 };
 
@@ -86,7 +60,7 @@ export const readFolder = (path: string): Dirent[] => {
   try {
     return readdirSync(path, { withFileTypes: true });
   } catch (e) {
-    throw toIoError(path, 'read folder', e);
+    throw ioError(path, 'read folder', e);
   }
 };
 
@@ -107,7 +81,7 @@ export const openFile = (path: string): ReadHandle => {
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    throw toIoError(path, 'open', e);
+    throw ioError(path, 'open', e);
   }
   let size: number;
   try {
@@ -116,7 +90,7 @@ export const openFile = (path: string): ReadHandle => {
     size = st.size;
   } catch (e) {
     closeSync(fd);
-    throw toIoError(path, 'read', e);
+    throw ioError(path, 'read', e);
   }
   return {
     size,
@@ -129,7 +103,7 @@ export const openFile = (path: string): ReadHandle => {
           got += n;
         }
       } catch (e) {
-        throw toIoError(path, 'read', e);
+        throw ioError(path, 'read', e);
       }
       return got;
     },

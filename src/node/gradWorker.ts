@@ -11,7 +11,8 @@ import { unflatten, type Params } from '../core/params.js';
 import { spec } from '../core/spec.js';
 import { tf } from '../core/tf.js';
 import { useBackend, type BackendName } from '../backends/index.js';
-import { buildModel, trainable, type ModelSpec } from '../models/registry.js';
+import { buildModel } from '../models/build.js';
+import type { ModelSpec } from '../models/spec.js';
 import { microGrads } from '../train/step.js';
 import type { ModelIn } from '../models/model.js';
 import type { Layer } from '../core/layer.js';
@@ -51,8 +52,8 @@ if (port) {
       try {
         if (m.type === 'init') {
           await useBackend(m.backend);
-          model = trainable(buildModel(m.spec));
-          template = model.init(key(0), { images: spec([-1, ...m.spec.config.image]) }).params;
+          model = buildModel(m.spec);
+          template = model.init(key(0), { images: spec([-1, ...m.spec.image]) }).params;
           port.postMessage({ type: 'ready' } satisfies WorkerReply);
           return;
         }

@@ -14,7 +14,7 @@ import { tf, type Tensor } from '../core/tf.js';
 import { positiveInt } from '../core/check.js';
 import type { BackendName } from '../backends/index.js';
 import type { ModelIn } from '../models/model.js';
-import type { ModelSpec } from '../models/registry.js';
+import type { ModelSpec } from '../models/spec.js';
 import { microGrads, type GradEngine, type MicroGrads } from '../train/step.js';
 import type { WorkerReply, WorkerRequest } from './gradWorker.js';
 

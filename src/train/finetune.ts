@@ -9,11 +9,17 @@
 import { ConfigError } from '../core/errors.js';
 import { flatten, mapParams, type Params } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
-import type { ModelSpec } from '../models/registry.js';
+import { mixture, type Branch } from '../corruption/corruption.js';
+import { Mask } from '../corruption/mask.js';
+import { cleanBranch } from '../corruption/questions.js';
+import type { ModelSpec } from '../models/spec.js';
 
 /**
- * The fine-tuning spec of a UMD (or DiT, MaskDiT) spec: `classes` classes, label dropout (default
- * 0.1), clean share (default 0.05), no mask on the noised share (UMD).
+ * The fine-tuning spec of a spec with a conditioned encoder: `classes` classes and label dropout
+ * (default 0.1) on the encoder; when the corruption mixes a clean branch with noised ones (UMD's
+ * structure), the clean share becomes `cleanShare` (default 0.05) and the noised branches lose
+ * their mask (their terms score every patch), as the reference recipe does. A spec whose
+ * encoder is not conditioned is a {@link ConfigError}.
  *
  * @example
  * finetuneSpec(pretrained, { classes: 10 })
@@ -23,16 +29,37 @@ export const finetuneSpec = (
   spec: ModelSpec,
   o: { readonly classes: number; readonly labelDropout?: number; readonly cleanShare?: number },
 ): ModelSpec => {
-  if (spec.method === 'mae' || spec.method === 'diffmae')
-    throw new ConfigError('method', spec.method, 'class-conditional fine-tuning needs a conditioned model (umd, maskdit, dit)');
+  const e = spec.network.encoder;
+  if (e.conditioning === 'none')
+    throw new ConfigError(
+      'network.encoder.conditioning',
+      e.conditioning,
+      'class-conditional fine-tuning needs a conditioned encoder (adaln or token)',
+    );
+  const c = spec.corruption;
+  const clean = cleanBranch(c);
+  const mixed = clean !== undefined && c.branches.length > 1;
+  const share = o.cleanShare ?? 0.05;
+  const unmasked = (b: Branch): Branch =>
+    b.noise.placement === 'none' ? b : { ...b, mask: Mask.none(), objective: b.objective.map((t) => ({ ...t, region: 'all' as const })) };
+  const corruption = mixed
+    ? mixture(
+        c.patching,
+        c.branches
+          .map((wb) =>
+            wb === clean
+              ? { ...wb, weight: share }
+              : { ...wb, weight: (1 - share) * (wb.weight / (1 - clean.weight)), branch: unmasked(wb.branch) },
+          )
+          .filter((wb) => wb.weight > 0),
+        c.split,
+      )
+    : c;
   return {
-    method: spec.method,
-    config: {
-      ...spec.config,
-      classes: o.classes,
-      labelDropout: o.labelDropout ?? 0.1,
-      ...(spec.method === 'umd' ? { cleanShare: o.cleanShare ?? 0.05, noisedRatio: 0 } : {}),
-    },
+    ...spec,
+    corruption,
+    network: { ...spec.network, encoder: { ...e, classes: o.classes, labelDropout: o.labelDropout ?? 0.1 } },
+    label: `fine-tuned ${spec.label ?? 'model'}`,
   };
 };
 

@@ -27,7 +27,7 @@ import {
   type FlagSpec,
   type Flags,
 } from '../../src/cli/args.js';
-import { parseMask } from '../../src/cli/inpaint.js';
+import { parseMask } from '../../src/cli/algebra.js';
 import { trainFlags } from '../../src/cli/train.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { synthetic, writeNpy, writeSafetensors, Mask, ConfigError } from '../../src/index.js';
-import { parseMask } from '../../src/cli/inpaint.js';
+import { parseMask } from '../../src/cli/algebra.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tesserae-inpaint-'));

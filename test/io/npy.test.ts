@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { toIoError } from '../../src/node/fsErrors.js';
+import { toIoError } from '../../src/node/files.js';
 import { describe, it } from 'node:test';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -375,7 +375,7 @@ describe('npy', () => {
       );
       // root (as here and in CI) reads any file whatever its mode, so EACCES is checked through the mapping itself
       const locked = join(dir, 'locked.npy');
-      const denied = toIoError(locked, 'read', Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }));
+      const denied = toIoError(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }), locked, 'read');
       assert.ok(
         denied instanceof IoError && denied.path === locked && denied.errno === 'EACCES' && /permission denied/.test(denied.message),
       );
