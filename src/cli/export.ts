@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { disposeParams } from '../core/params.js';
 import { useBackend } from '../backends/index.js';
-import { exportWeights } from '../models/open.js';
+import { exportWeights } from '../checkpoints/open.js';
 import { openModel } from '../node/checkpoint.js';
 import { prepareOutputFile, writeFileAtomic } from '../node/files.js';
 import { choice, parseFlags, str, type Command, type FlagSpec } from './args.js';

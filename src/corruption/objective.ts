@@ -8,8 +8,9 @@ import { finite } from '../core/check.js';
 import { ConfigError, ShapeError } from '../core/errors.js';
 import { tf, type Tensor } from '../core/tf.js';
 
-/** What a head predicts. */
-export type Target = 'x0' | 'eps';
+import type { Target } from '../vision/heads.js';
+
+export type { Target };
 /** Which patches a term scores: removed (mask 1), visible (mask 0) or all. */
 export type Region = 'masked' | 'visible' | 'all';
 

@@ -59,6 +59,14 @@ export const batchIndices = (key: Key, count: number, size: number, index: numbe
 };
 
 /**
+ * Per-channel input normalisation: the mean and standard deviation a model's inputs are
+ * standardised with (stored in every checkpoint).
+ *
+ * @since 0.1.0
+ */
+export type Norm = { readonly mean: readonly number[]; readonly std: readonly number[] };
+
+/**
  * Per-channel mean and standard deviation of a dataset (for input normalisation).
  *
  * @example

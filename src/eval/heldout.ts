@@ -24,13 +24,13 @@ import { tableOf } from '../corruption/schedule.js';
 import { x0FromEps } from '../diffusion/sampler.js';
 import type { Params } from '../core/params.js';
 import { batchGrid, patchifyOp, unpatchifyOp, type Grid } from '../vision/patchify.js';
+import type { Norm } from '../data/batches.js';
 import { psnr, reconstructionGrid, unnormalizeNormPix } from './reconstruction.js';
 import { ssim } from './ssim.js';
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, v) => a + v, 0) / Math.max(xs.length, 1);
 
-/** Per-channel input normalisation. */
-export type Norm = { readonly mean: readonly number[]; readonly std: readonly number[] };
+export type { Norm } from '../data/batches.js';
 
 /**
  * The data range [0, 1] in normalised units, per channel (for clipping x0 estimates).

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, IoError, TesseraeError } from '../core/errors.js';
 import type { Params } from '../core/params.js';
-import { openModelBytes, type OpenedModel } from '../models/open.js';
+import { openModelBytes, type OpenedModel } from '../checkpoints/open.js';
 import { readSafetensors } from '../io/safetensors.js';
 import type { ModelSpec } from '../models/spec.js';
 import { checkpointSpec } from '../models/specSchema.js';

@@ -16,7 +16,7 @@ import { fold } from '../core/key.js';
 import { layer, subCtx, type Ctx, type Layer } from '../core/layer.js';
 import { spec, type SpecOf } from '../core/spec.js';
 import { tf, type Tensor } from '../core/tf.js';
-import type { Target } from '../corruption/objective.js';
+import type { Target } from './heads.js';
 import {
   adaLnBlock,
   adaLnFinal,

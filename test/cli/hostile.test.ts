@@ -15,11 +15,11 @@ import {
   encodeWeights,
   flatten,
   presetSpec,
+  MAE_PRESETS,
   readSafetensors,
   spec as tensorSpec,
   writeNpy,
   writeSafetensors,
-  type Params,
 } from '../../src/index.js';
 import { randomReferenceWeights } from '../reference/maeWeights.js';
 import { disposeAll, onCpu } from '../helpers.js';
@@ -29,13 +29,14 @@ const dir = mkdtempSync(join(tmpdir(), 'tesserae-hostile-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
 
-/** A valid micro MAE weights file whose metadata `edit` then changes. */
+/** A valid micro MAE weights file (in 0.1.0's metadata format) whose metadata `edit` then changes. */
 const checkpoint = (name: string, edit: (meta: Record<string, string>) => Record<string, string>): string => {
   const s = presetSpec('mae', 'micro/4');
-  const p = buildModel(s).model.init(Key.key(0), { images: tensorSpec([-1, ...s.config.image]) }).params as Params;
+  const p = buildModel(s).init(Key.key(0), { images: tensorSpec([-1, ...s.image]) }).params;
+  // written as 0.1.0 wrote checkpoints (method and model entries): the format a hostile file is most likely to take
   const bytes = encodeWeights(p, 2, {
     method: 'mae',
-    model: JSON.stringify(s.config),
+    model: JSON.stringify(MAE_PRESETS['micro/4']),
     norm: JSON.stringify({ mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }),
     data: '{"kind":"synthetic"}',
     train: '{"seed":0}',
@@ -144,6 +145,8 @@ describe('hostile checkpoint metadata on the command line', () => {
     assert.equal(r.status, 0, r.stderr);
     const meta = readSafetensors(new Uint8Array(readFileSync(out)), out).metadata;
     assert.ok(!JSON.stringify(meta).includes(dir), JSON.stringify(meta));
-    assert.equal(meta['method'], 'mae');
+    // a 0.1.0 checkpoint exports as a 0.2.0 spec
+    assert.equal(meta['method'], undefined);
+    assert.equal(JSON.parse(meta['spec']!).network.decoder.kind, 'mask-token');
   });
 });

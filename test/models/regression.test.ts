@@ -9,7 +9,21 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { tf, Key, ctx, flatten, unflatten, disposeParams, openModelBytes } from '../../src/index.js';
+import {
+  tf,
+  Key,
+  ctx,
+  flatten,
+  unflatten,
+  disposeParams,
+  openModelBytes,
+  presetSpec,
+  fromLegacy,
+  MAE_PRESETS,
+  DIFFMAE_PRESETS,
+  COND_PRESETS,
+  type MethodName,
+} from '../../src/index.js';
 import { onCpu } from '../helpers.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'v0.1.0');
@@ -30,17 +44,14 @@ describe('losses and gradients are those of 0.1.0, bit for bit', () => {
     it(name, () => {
       const file = join(dir, `${name}.safetensors`);
       const opened = openModelBytes(new Uint8Array(readFileSync(file)), file);
-      const shape = opened.built.model.config.image;
+      const shape = opened.model.image;
       const n = 4;
       const images = tf.tensor(Key.uniform(Key.key(1), n * shape.reduce((a, b) => a * b, 1)), [n, ...shape]);
-      const labels = 'classes' in opened.spec.config && opened.spec.config.classes ? tf.tensor1d([0, 1, 2, 3], 'int32') : undefined;
+      const labels = opened.model.classes ? tf.tensor1d([0, 1, 2, 3], 'int32') : undefined;
       const flat = flatten(opened.params);
-      const model = opened.built.model as unknown as {
-        apply: (p: unknown, x: { images: tf.Tensor; labels?: tf.Tensor }, c: ReturnType<typeof ctx>) => { loss: tf.Tensor };
-      };
       const f = (...leaves: tf.Tensor[]) => {
         const p = unflatten(opened.params, new Map(flat.map(([k], i) => [k, leaves[i]!])));
-        return model.apply(p, labels ? { images, labels } : { images }, ctx(Key.key(2), true)).loss;
+        return opened.model.apply(p, labels ? { images, labels } : { images }, ctx(Key.key(2), true)).loss;
       };
       const { value, grads } = tf.valueAndGrads(f)(flat.map(([, t]) => t));
       assert.equal(value.dataSync()[0], want.lossValue);
@@ -51,4 +62,34 @@ describe('losses and gradients are those of 0.1.0, bit for bit', () => {
       disposeParams(opened.params);
     });
   }
+});
+
+describe('the presets are those of 0.1.0', () => {
+  it('every 0.1.0 preset of every method gives the same corruption and network as the 0.1.0 configuration', () => {
+    const legacy: [MethodName, string, Parameters<typeof fromLegacy>[0]][] = [
+      ...Object.entries(MAE_PRESETS).map(([p, config]): [MethodName, string, Parameters<typeof fromLegacy>[0]] => [
+        'mae',
+        p,
+        { method: 'mae', config },
+      ]),
+      ...Object.entries(DIFFMAE_PRESETS).map(([p, config]): [MethodName, string, Parameters<typeof fromLegacy>[0]] => [
+        'diffmae',
+        p,
+        { method: 'diffmae', config },
+      ]),
+      ...(['umd', 'maskdit', 'dit'] as const).flatMap((m) =>
+        Object.entries(COND_PRESETS[m]).map(([p, config]): [MethodName, string, Parameters<typeof fromLegacy>[0]] => [
+          m,
+          p,
+          { method: m, config },
+        ]),
+      ),
+    ];
+    assert.ok(legacy.length >= 20);
+    for (const [m, p, old] of legacy) {
+      const { label, ...now } = presetSpec(m, p);
+      assert.equal(label, `${m} ${p}`);
+      assert.deepEqual(JSON.parse(JSON.stringify(now)), JSON.parse(JSON.stringify(fromLegacy(old))), `${m} ${p}`);
+    }
+  });
 });

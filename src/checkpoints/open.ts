@@ -9,13 +9,13 @@ import { FormatError } from '../core/errors.js';
 import { key } from '../core/key.js';
 import { disposeParams, type Params } from '../core/params.js';
 import { spec as tensorSpec } from '../core/spec.js';
-import type { Norm } from '../eval/heldout.js';
+import type { Norm } from '../data/batches.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { assertFiniteWeights, checkpointMetadata, decodeCheckpointTensors, encodeWeights, tensorValues } from '../train/checkpoint.js';
 import type { TrainState } from '../train/step.js';
-import { buildModel, type Model } from './build.js';
-import type { ModelSpec } from './spec.js';
-import { checkpointSpec } from './specSchema.js';
+import { buildModel, type Model } from '../models/build.js';
+import type { ModelSpec } from '../models/spec.js';
+import { checkpointSpec } from '../models/specSchema.js';
 
 /**
  * A checkpoint opened for use: its model, the weights to use (the EMA when the checkpoint has
