@@ -10,7 +10,10 @@
  */
 import fc from 'fast-check';
 import { key, type Key } from '../core/key.js';
+import { mixture, validateBranch, type Branch, type Corruption } from '../corruption/corruption.js';
 import { Mask } from '../corruption/mask.js';
+import { Noise } from '../corruption/noise.js';
+import { term, type LossTerm, type Region, type Target } from '../corruption/objective.js';
 import { Schedule } from '../corruption/schedule.js';
 import { Time } from '../corruption/time.js';
 import { patches, tubelets, type Patching } from '../vision/patchify.js';
@@ -148,4 +151,83 @@ export const arbSchedule = (o: { readonly maxSteps?: number } = {}): fc.Arbitrar
  * @since 0.1.0
  */
 export const arbNoisedTime = (steps: number): fc.Arbitrary<Time> =>
-  fc.oneof(fc.constant(Time.uniform()), fc.integer({ min: 1, max: steps }).map(Time.fixed));
+  fc.oneof(
+    fc.constant(Time.uniform()),
+    fc.integer({ min: 1, max: steps }).map(Time.fixed),
+    fc
+      .tuple(fc.integer({ min: 1, max: steps }), fc.integer({ min: 1, max: steps }))
+      .map(([a, b]) => Time.range(Math.min(a, b), Math.max(a, b))),
+  );
+
+const arbTerm = (targets: readonly Target[], regions: readonly Region[]): fc.Arbitrary<LossTerm> =>
+  fc
+    .record({
+      target: fc.constantFrom(...targets),
+      region: fc.constantFrom(...regions),
+      weight: fc.double({ min: 0.01, max: 4, noNaN: true }),
+      normPix: fc.boolean(),
+    })
+    .map((t) => term(t.target, t.region, t.weight, { normPix: t.normPix && t.target === 'x0' }));
+
+/**
+ * Valid branches on a rows x cols grid: a mask, a noise on a schedule and a time that agree
+ * (clean with t = 0, noised with t >= 1), and a non-empty objective that scores what the branch
+ * can score (eps only with noise; masked or visible regions only with a mask).
+ *
+ * @example
+ * fc.assert(fc.property(arbBranch(8, 8), (b) => validateBranch(b) !== undefined))
+ * @since 0.2.0
+ */
+export const arbBranch = (rows: number, cols: number): fc.Arbitrary<Branch> =>
+  fc
+    .record({
+      mask: arbMask(rows, cols),
+      clean: fc.boolean(),
+      placement: fc.constantFrom('masked' as const, 'all' as const),
+      schedule: arbSchedule({ maxSteps: 50 }),
+    })
+    .chain(({ mask, clean, placement, schedule }) => {
+      const masked = mask.kind !== 'none';
+      const noise = clean ? Noise.none() : masked ? Noise[placement](schedule) : Noise.all(schedule);
+      const regions: readonly Region[] = masked ? ['masked', 'visible', 'all'] : ['all'];
+      const targets: readonly Target[] = clean ? ['x0'] : ['x0', 'eps'];
+      return fc.record({
+        mask: fc.constant(mask),
+        noise: fc.constant(noise),
+        time: clean ? fc.constant(Time.zero()) : arbNoisedTime(schedule.steps),
+        objective: fc.array(arbTerm(targets, regions), { minLength: 1, maxLength: 3 }),
+      });
+    })
+    .filter((b) => {
+      try {
+        validateBranch(b);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+
+/**
+ * Valid corruptions on square patches of 4 over a rows x cols grid of patches: one to three named
+ * branches with random weights, split exactly or by sampling.
+ *
+ * @example
+ * fc.assert(fc.property(arbCorruption(4, 4), (c) => Math.abs(c.branches.reduce((s, b) => s + b.weight, 0) - 1) < 1e-12))
+ * @since 0.2.0
+ */
+export const arbCorruption = (rows: number, cols: number): fc.Arbitrary<Corruption> =>
+  fc
+    .record({
+      branches: fc.array(fc.record({ weight: fc.double({ min: 0.01, max: 10, noNaN: true }), branch: arbBranch(rows, cols) }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+      split: fc.constantFrom('exact' as const, 'sample' as const),
+    })
+    .map(({ branches, split }) =>
+      mixture(
+        patches(4),
+        branches.map((b, i) => ({ name: `b${i}`, ...b })),
+        split,
+      ),
+    );
