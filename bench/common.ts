@@ -16,8 +16,7 @@ import {
   type TrainConfig,
   type TrainState,
   buildModel,
-  trainable,
-  type BuiltModel,
+  type Model,
 } from '../src/index.js';
 import { progressLine } from '../src/cli/progress.js';
 
@@ -43,14 +42,13 @@ export const trainSpec = async (
   cfg: TrainConfig,
   logEvery = 50,
 ): Promise<{
-  built: BuiltModel;
+  model: Model;
   state: TrainState<Params>;
   norm: { mean: number[]; std: number[] };
   seconds: number;
   losses: number[];
 }> => {
-  const built = buildModel(spec);
-  const model = trainable(built);
+  const model = buildModel(spec);
   const norm = channelStats(d);
   const losses: number[] = [];
   const t0 = performance.now();
@@ -67,7 +65,7 @@ export const trainSpec = async (
     },
     norm,
   );
-  return { built, state, norm, seconds: (performance.now() - t0) / 1000, losses };
+  return { model, state, norm, seconds: (performance.now() - t0) / 1000, losses };
 };
 
 /** The median (the upper one of an even count). */

@@ -15,17 +15,27 @@ import {
   objectiveLoss,
   repeatTokens,
   sincos2d,
+  spec,
   gridOf,
   Key,
   type Ctx,
   type DenseParams,
+  type InputShape,
   type Layer,
-  type MaeConfig,
   type MaeParams,
+  type Model,
   type ModelIn,
+  type Params,
   type Tensor,
   type VitBlockParams,
 } from '../src/index.js';
+
+/** What the hand-written MAE reads of a model: the input shape and the encoder's and decoder's widths and heads. */
+export interface HandMaeShape {
+  readonly image: InputShape;
+  readonly encoder: { readonly width: number; readonly heads: number };
+  readonly decoder: { readonly width: number; readonly heads: number };
+}
 
 const heads = (p: DenseParams, x: Tensor, parts: number, h: number): Tensor[] => {
   const [b, n] = x.shape as [number, number, number];
@@ -50,7 +60,7 @@ const block = (x: Tensor, p: VitBlockParams, h: number): Tensor => {
 };
 
 /** The MAE loss, written out. */
-export const handMaeLoss = (cfg: MaeConfig, method: Parameters<typeof corrupt>[0], p: MaeParams, images: Tensor, key: Key.Key): Tensor =>
+export const handMaeLoss = (cfg: HandMaeShape, method: Parameters<typeof corrupt>[0], p: MaeParams, images: Tensor, key: Key.Key): Tensor =>
   tf.tidy(() => {
     const [g] = corrupt(method, Key.fold(key, 'corrupt'), images);
     const grid = gridOf(method.patching, cfg.image);
@@ -79,14 +89,17 @@ export const handMaeLoss = (cfg: MaeConfig, method: Parameters<typeof corrupt>[0
     return objectiveLoss(g!.branch.objective, { x0: pred }, g!);
   });
 
-/** The hand-written MAE as a minimal layer, so the same trainer drives it. */
+/**
+ * The hand-written MAE as a minimal layer, so the same trainer drives it. `init` is the DSL MAE
+ * model's: its params tree is the one {@link handMaeLoss} reads (test/bench/handwritten.test.ts
+ * holds the two to bit-identical losses and gradients).
+ */
 export const handMaeLayer = (
-  cfg: MaeConfig,
+  cfg: HandMaeShape,
   method: Parameters<typeof corrupt>[0],
-  init: Layer<MaeParams, ModelIn, { readonly loss: Tensor }>['init'],
-) =>
-  ({
-    name: 'handMae',
-    init,
-    apply: (p: MaeParams, x: ModelIn, c: Ctx) => ({ loss: handMaeLoss(cfg, method, p, x.images, c.key) }),
-  }) as Layer<MaeParams, ModelIn, { readonly loss: Tensor }>;
+  init: Model['init'],
+): Layer<Params, ModelIn, { readonly loss: Tensor }> => ({
+  name: 'handMae',
+  init: (key, inSpec) => ({ params: init(key, inSpec).params, outSpec: { loss: spec([]) } }),
+  apply: (p: Params, x: ModelIn, c: Ctx) => ({ loss: handMaeLoss(cfg, method, p as unknown as MaeParams, x.images, c.key) }),
+});

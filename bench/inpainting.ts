@@ -80,10 +80,10 @@ for (const [label, mask] of [
   };
   const base = meanColour(x0, draw);
   const t0 = performance.now();
-  const mae = predictRemoved(trained.mae.built, trained.mae.state.params, images, draw, norm, Key.key(7));
+  const mae = predictRemoved(trained.mae.model, trained.mae.state.params, images, draw, norm, Key.key(7));
   const t1 = performance.now();
   const dm = predictRemoved(
-    trained.diffmae.built,
+    trained.diffmae.model,
     trained.diffmae.state.params,
     images,
     draw,

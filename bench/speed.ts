@@ -26,7 +26,6 @@ import {
   disposeState,
   adamw,
   buildModel,
-  trainable,
   presetSpec,
   modelFlops,
   addMicroGrads,
@@ -37,7 +36,6 @@ import {
   type ModelSpec,
   type Params,
   type TrainState,
-  type MaeModel,
   type LabelledImages,
   type MethodName,
 } from '../src/index.js';
@@ -126,8 +124,7 @@ for (const backend of f.backends.split(',') as BackendName[]) {
   for (const method of f.methods.split(',') as MethodName[]) {
     for (const preset of presets) {
       const s: ModelSpec = presetSpec(method, preset);
-      const built = buildModel(s);
-      const model = trainable(built);
+      const model = buildModel(s);
       const flopsPerImage = modelFlops(s).train;
       const cfg = { steps: 100, batch, accum: 1 };
       let handMs: number | null = null;
@@ -185,11 +182,7 @@ for (const backend of f.backends.split(',') as BackendName[]) {
           let dsl = ms;
           if (method === 'mae' && threads === 1) {
             // DSL and hand-written steps interleaved (same batches and keys), medians of each: no order or drift bias
-            const hand = handMaeLayer(
-              (built.model as MaeModel).config,
-              built.model.corruption,
-              model.init as never,
-            ) as unknown as typeof model;
+            const hand = handMaeLayer({ image: model.image, ...s.network }, model.corruption, model.init);
             let a = initState(model, data, { ...cfg, seed: 0 } as never) as TrainState<Params>;
             let b = initState(hand, data, { ...cfg, seed: 0 } as never) as TrainState<Params>;
             const ta: number[] = [];

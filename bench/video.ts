@@ -20,7 +20,6 @@ import {
   maskedPsnr,
   presetSpec,
   onVideo,
-  withMaskKind,
   syntheticVideos,
   tileImages,
   reconstructionGrid,
@@ -53,10 +52,8 @@ const frames = Number(f.frames);
 const trainClips = syntheticVideos({ count: Number(f.count), frames, seed: 0 });
 const held = syntheticVideos({ count: Number(f.held), frames, seed: 0, start: Number(f.count) });
 const cfg = trainConfig({ steps, batch: Number(f.batch), baseLr: Number(f['base-lr']), warmup: Math.round(steps / 20), seed: 0 });
-const video = (method: 'mae' | 'diffmae') => {
-  const s = onVideo(presetSpec(method, f.preset), frames, Number(f.tubelet));
-  return withMaskKind({ ...s, config: { ...s.config, maskRatio: Number(f['mask-ratio']) } } as typeof s, 'random');
-};
+const video = (method: 'mae' | 'diffmae') =>
+  onVideo(presetSpec(method, f.preset, { maskRatio: Number(f['mask-ratio']) }), frames, Number(f.tubelet));
 const trained = {
   mae: await trainSpec('mae', video('mae'), trainClips, cfg),
   diffmae: await trainSpec('diffmae', video('diffmae'), trainClips, cfg),
@@ -68,7 +65,7 @@ const images = batchTensor(
   Int32Array.from({ length: held.count }, (_, i) => i),
   norm,
 );
-const grid = gridOf(trained.mae.built.model.corruption.patching, trained.mae.built.model.config.image);
+const grid = gridOf(trained.mae.model.corruption.patching, trained.mae.model.image);
 const rows: (string | number)[][] = [];
 const json: object[] = [];
 const masks: [string, MaskT][] = [
@@ -78,16 +75,16 @@ const masks: [string, MaskT][] = [
 ];
 for (const [label, mask] of masks) {
   const draw = drawMask(mask, Key.fold(Key.key(11), label), held.count, grid);
-  const x0 = patchifyOp(trained.mae.built.model.corruption.patching, images);
+  const x0 = patchifyOp(trained.mae.model.corruption.patching, images);
   const maskT = tf.tensor2d(draw.mask, [draw.batch, draw.length]);
   const score = (pred: tf.Tensor): number => {
     const p = maskedPsnr(grid, pred, x0, maskT, norm);
     return p.reduce((a, b) => a + b, 0) / p.length;
   };
   const copy = nearestFrameFill(grid, x0, maskT);
-  const mae = predictRemoved(trained.mae.built, trained.mae.state.params, images, draw, norm, Key.key(7));
+  const mae = predictRemoved(trained.mae.model, trained.mae.state.params, images, draw, norm, Key.key(7));
   const dm = predictRemoved(
-    trained.diffmae.built,
+    trained.diffmae.model,
     trained.diffmae.state.params,
     images,
     draw,

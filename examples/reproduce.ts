@@ -11,15 +11,12 @@ import {
   disposeState,
   evaluate,
   initState,
+  presetSpec,
   synthetic,
   tf,
   train,
   trainConfig,
-  trainable,
   useBackend,
-  type CondConfig,
-  type DiffMaeConfig,
-  type MaeConfig,
   type MethodName,
   type ModelSpec,
 } from '../src/index.js';
@@ -29,14 +26,14 @@ import {
 const image = [16, 16, 3] as const;
 const encoder = { width: 32, depth: 2, heads: 2 };
 const decoder = { width: 32, depth: 1, heads: 2 };
-const mae: MaeConfig = { image, patch: 4, encoder, decoder };
-const diffmae: DiffMaeConfig = { image, patch: 4, encoder, decoder: { ...decoder, kind: 'cross-self' } };
-const umd: CondConfig = { image, patch: 4, encoder, decoder, clsTokens: 4, pos: 'learned' }; // UMD's defaults: r0 0.5, masks 0.75 / 0.375
-export const specs: Record<string, ModelSpec> = {
-  mae: { method: 'mae', config: mae },
-  diffmae: { method: 'diffmae', config: diffmae },
-  umd: { method: 'umd', config: umd },
+/** A method's preset (its corruption, decoder kind, CLS tokens, positions) on this image, resized: specs are plain data. */
+const sized = (method: MethodName): ModelSpec => {
+  const s = presetSpec(method, 'micro/4', { image });
+  const network = { ...s.network, encoder: { ...s.network.encoder, ...encoder }, decoder: { ...s.network.decoder, ...decoder } };
+  return { ...s, network, label: method };
 };
+// UMD's defaults: r0 0.5, masks 0.75 / 0.375, 4 CLS tokens, learned positions; DiffMAE's decoder: cross-self
+export const specs = { mae: sized('mae'), diffmae: sized('diffmae'), umd: sized('umd') } as const;
 // #endregion specs
 
 /** One row of the comparison. */
@@ -57,18 +54,17 @@ export const compare = async (o: { readonly steps?: number; readonly count?: num
   const norm = channelStats(trainSet);
   const cfg = trainConfig({ steps: o.steps ?? 40, batch: 32, baseLr: 4e-2, warmup: 4, seed: 0 });
   const rows: Row[] = [];
-  for (const [name, spec] of Object.entries(specs)) {
-    const built = buildModel(spec);
-    const model = trainable(built);
+  for (const method of ['mae', 'diffmae', 'umd'] as const) {
+    const model = buildModel(specs[method]);
     const init = initState(model, trainSet, cfg);
-    if (name === 'mae') {
+    if (method === 'mae') {
       // the baseline: the same encoder, untrained
-      const r = await evaluate(built, init.params, trainSet, testSet, norm, { probes: ['ridge', 'knn'], psnrImages: 64 });
+      const r = await evaluate(model, init.params, trainSet, testSet, norm, { probes: ['ridge', 'knn'], psnrImages: 64 });
       rows.push({ method: 'random init', steps: 0, ridge: r.ridge!.accuracy, knn: r.knn!.accuracy, psnr: r.reconstruction!.psnr });
     }
     const final = await train(model, trainSet, cfg, init, {}, norm); // consumes init
-    const r = await evaluate(built, final.params, trainSet, testSet, norm, { probes: ['ridge', 'knn'], psnrImages: 64 });
-    rows.push({ method: spec.method, steps: cfg.steps, ridge: r.ridge!.accuracy, knn: r.knn!.accuracy, psnr: r.reconstruction!.psnr });
+    const r = await evaluate(model, final.params, trainSet, testSet, norm, { probes: ['ridge', 'knn'], psnrImages: 64 });
+    rows.push({ method, steps: cfg.steps, ridge: r.ridge!.accuracy, knn: r.knn!.accuracy, psnr: r.reconstruction!.psnr });
     disposeState(final);
   }
   // #endregion compare

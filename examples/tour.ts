@@ -32,10 +32,9 @@ import {
   stage,
   train,
   trainConfig,
-  trainable,
   useBackend,
   vitBlock,
-  type MaeConfig,
+  type ModelSpec,
   type Tensor,
 } from '../src/index.js';
 
@@ -138,23 +137,25 @@ export const run = async (
 ): Promise<{ losses: number[]; ridge: number; knn: number; psnr: number; leaked: number }> => {
   const before = tf.memory().numTensors;
   // #region train
-  const config: MaeConfig = {
+  // a model is plain data (what a checkpoint stores): the input shape, the corruption, the network
+  const modelSpec: ModelSpec = {
     image: [16, 16, 3],
-    patch: 4,
-    encoder: { width: 32, depth: 2, heads: 2 },
-    decoder: { width: 32, depth: 1, heads: 2 },
+    corruption: Method.mae({ patch: 4 }), // 75% random mask, x0 loss on the removed patches
+    network: {
+      encoder: { width: 32, depth: 2, heads: 2, clsTokens: 1, clsInit: 'normal', pos: 'sincos', conditioning: 'none' },
+      decoder: { kind: 'mask-token', width: 32, depth: 1, heads: 2 },
+    },
   };
-  const built = buildModel({ method: 'mae', config });
+  const model = buildModel(modelSpec); // the layer the trainer drives
   const trainSet = synthetic({ count: 200, size: 16 });
   const testSet = synthetic({ count: 100, size: 16, start: 200 });
   const norm = channelStats(trainSet); // per-channel mean and std, applied to every batch
   const cfg = trainConfig({ steps: o.steps ?? 20, batch: 32, baseLr: 5e-3, warmup: 2 });
-  const model = trainable(built);
   const losses: number[] = [];
   const final = await train(model, trainSet, cfg, initState(model, trainSet, cfg), { onStep: (s) => void losses.push(s.loss) }, norm);
   // #endregion train
   // #region evaluate
-  const result = await evaluate(built, final.params, trainSet, testSet, norm, { probes: ['ridge', 'knn'], shots: 10, psnrImages: 16 });
+  const result = await evaluate(model, final.params, trainSet, testSet, norm, { probes: ['ridge', 'knn'], shots: 10, psnrImages: 16 });
   // result.ridge.accuracy, result.knn.accuracy in [0, 1]; result.reconstruction.psnr in dB
   disposeParams(final.params);
   disposeParams(final.opt.m);

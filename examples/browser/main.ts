@@ -1,14 +1,16 @@
 /**
  * The browser demo: load a checkpoint (a `tesserae export` file or a training checkpoint) and
- * reconstruct (MAE, UMD) or inpaint (DiffMAE, DDIM) the patches the user masks by clicking, on
- * WebGPU; without WebGPU it falls back to WASM, then CPU, and says why on the page.
+ * reconstruct (a model with a clean branch: MAE, UMD) or inpaint (a model whose corruption noises
+ * the removed patches: DiffMAE, DDIM) the patches the user masks by clicking, on WebGPU; without
+ * WebGPU it falls back to WASM, then CPU, and says why on the page. Which of the two a model does
+ * is a question about its corruption (`inpaintingOf`), never its name.
  *
  * Build with `node scripts/build.mjs && node scripts/build-browser.mjs`, serve with
  * `node dist/examples/browser/serve.js --checkpoints DIR`, open the printed URL with
  * `?checkpoint=/checkpoints/NAME.safetensors`. Query parameters: `checkpoint` (a URL to load),
  * `backend` (webgpu, the default; wasm; cpu).
  *
- * Progress during DiffMAE's reverse process is live: the page drives tesserae's `inpaintSteps`
+ * Progress during the reverse process is live: the page drives tesserae's `inpaintSteps`
  * generator one step at a time, reads each step's x0 estimate asynchronously, paints it with
  * step i/N on the bar, and yields a frame before the next step, so the browser repaints.
  *
@@ -26,6 +28,8 @@ import {
   disposeParams,
   drawMask,
   gridOf,
+  inpainter,
+  inpaintingOf,
   inpaintSteps,
   openModelBytes,
   pasteVisible,
@@ -38,7 +42,6 @@ import {
   unpatchifyOp,
   useBackend,
   type BackendName,
-  type DiffMaeParams,
   type Grid,
   type LabelledImages,
   type OpenedModel,
@@ -82,6 +85,12 @@ const ui = {
 
 type Loaded = OpenedModel & { readonly url: string; readonly grid: Grid };
 
+/** A model's name for people: its spec's label (a preset's is `"<method> <preset>"`, e.g. `mae micro/4`). */
+const labelOf = (o: OpenedModel): string => o.spec.label ?? 'unlabelled model';
+
+/** Whether a model inpaints by the reverse process (masked noise, DiffMAE) rather than in one pass. */
+const diffuses = (o: OpenedModel): boolean => inpaintingOf(o.model.corruption) === 'diffusion';
+
 let backend = 'none';
 let fallback: string | null = null;
 let error: string | null = null;
@@ -105,7 +114,7 @@ const status = (): DemoStatus => ({
   model: model
     ? {
         url: model.url,
-        method: model.built.method,
+        method: labelOf(model),
         step: model.step,
         weights: model.weights,
         image: [grid.height, grid.width, grid.channels],
@@ -244,15 +253,15 @@ const fillImageChoices = (): void => {
 /** Opens checkpoint bytes; replaces (and frees) the loaded model on success. */
 const openBytes = (bytes: Uint8Array, url: string): void => {
   const opened = openModelBytes(bytes, url);
-  const image = opened.built.model.config.image as readonly number[];
-  const supported = ['mae', 'diffmae', 'umd'].includes(opened.built.method) && image.length === 3;
+  const image = opened.model.image as readonly number[];
+  const supported = inpaintingOf(opened.model.corruption) !== 'none' && image.length === 3;
   if (!supported) {
     disposeParams(opened.params);
     throw new Error(
-      `${url}: a ${opened.built.method} checkpoint on inputs [${image.join(', ')}]; this page reconstructs images with mae, diffmae or umd checkpoints`,
+      `${url}: a ${labelOf(opened)} checkpoint on inputs [${image.join(', ')}]; this page reconstructs images [H, W, C] with a model that has a clean branch (as MAE and UMD have) or noises the removed patches (as DiffMAE does)`,
     );
   }
-  const g = gridOf(opened.built.model.corruption.patching, image);
+  const g = gridOf(opened.model.corruption.patching, image);
   if (model) disposeParams(model.params);
   model = { ...opened, url, grid: g };
   if (g.height !== grid.height || g.width !== grid.width || g.channels !== grid.channels || g.patch !== grid.patch) {
@@ -264,7 +273,7 @@ const openBytes = (bytes: Uint8Array, url: string): void => {
     fillImageChoices();
   }
   ui.modelInfo.textContent =
-    `${opened.built.method} checkpoint ${url}: step ${opened.step} (${opened.weights} weights), ` +
+    `${labelOf(opened)} checkpoint ${url}: step ${opened.step} (${opened.weights} weights), ` +
     `${g.height}×${g.width}×${g.channels} images, ${g.rows}×${g.cols} patches of ${g.patch}`;
   drawInput();
 };
@@ -307,9 +316,9 @@ const load = (url: string): Promise<DemoStatus> =>
 const pixelsOf = (m: Loaded, tokens: Tensor): Tensor =>
   tf.tidy(() => tf.add(tf.mul(unpatchifyOp(m.grid, tokens), tf.tensor1d([...m.norm.std])), tf.tensor1d([...m.norm.mean])));
 
-/** DiffMAE: inpaint with DDIM step by step, showing each step's x0 estimate as it comes. */
+/** A model with masked noise (DiffMAE): inpaint with DDIM step by step, showing each step's x0 estimate as it comes. */
 const inpaintShowingSteps = async (
-  m: Loaded & { readonly built: { readonly method: 'diffmae' } },
+  m: Loaded,
   input: Tensor,
   ids: readonly number[],
   seed: number,
@@ -319,8 +328,9 @@ const inpaintShowingSteps = async (
   const draw = drawMask(Mask.explicit(ids), Key.key(seed), 1, m.grid);
   say(`reverse process: ${steps} DDIM steps on ${backend}…`);
   await frame();
-  // exactly what predictRemoved does for DiffMAE, one step at a time
-  const it = inpaintSteps(m.built.model, m.params as DiffMaeParams, input, draw, {
+  // exactly what predictRemoved does for a model that inpaints by diffusion, one step at a time
+  const ip = inpainter(m.model, m.params, input, draw, Key.key(seed));
+  const it = inpaintSteps(ip.denoise, ip.schedule, ip.x0, draw, {
     sampler: Sampler.ddim({ steps }),
     key: Key.key(seed),
     clip: dataRange(m.norm),
@@ -344,6 +354,8 @@ const inpaintShowingSteps = async (
   } catch (e) {
     it.return(undefined as never); // frees what the generator holds
     throw e;
+  } finally {
+    ip.dispose(); // the encoder's outputs and the clean patches
   }
 };
 
@@ -371,10 +383,10 @@ const run = async (o: RunOptions = {}): Promise<RunResult> => {
     }
     drawInput();
     const seed = Number(ui.seed.value);
-    const steps = m.built.method === 'diffmae' ? Number(ui.steps.value) : 0;
+    const steps = diffuses(m) ? Number(ui.steps.value) : 0;
     const ids = [...removed].sort((a, b) => a - b);
     if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer, got ${ui.seed.value}`);
-    if (m.built.method === 'diffmae' && !(Number.isInteger(steps) && steps >= 1)) throw new Error(`DDIM steps must be >= 1`);
+    if (diffuses(m) && !(Number.isInteger(steps) && steps >= 1)) throw new Error(`DDIM steps must be >= 1`);
     if (ids.length === 0) throw new Error('mask at least one patch (click the input, or use Random / Center)');
     if (ids.length === m.grid.tokens) throw new Error('leave at least one patch visible');
 
@@ -391,15 +403,15 @@ const run = async (o: RunOptions = {}): Promise<RunResult> => {
     let x0: Tensor;
     let mask: Tensor;
     try {
-      if (m.built.method === 'diffmae') {
-        pred = await inpaintShowingSteps(m as Loaded & { built: { method: 'diffmae' } }, input, ids, seed, steps, progress);
-        x0 = patchifyOp(m.built.model.corruption.patching, input);
+      if (diffuses(m)) {
+        pred = await inpaintShowingSteps(m, input, ids, seed, steps, progress);
+        x0 = patchifyOp(m.model.corruption.patching, input);
         mask = tf.tensor2d(drawMask(Mask.explicit(ids), Key.key(seed), 1, m.grid).mask, [1, m.grid.tokens]);
       } else {
         say('reconstructing (one pass)…');
         await frame();
         ({ pred, x0, mask } = predictRemoved(
-          m.built,
+          m.model,
           m.params,
           input,
           drawMask(Mask.explicit(ids), Key.key(seed), 1, m.grid),
@@ -438,15 +450,14 @@ const run = async (o: RunOptions = {}): Promise<RunResult> => {
         scale,
       );
       paint(ui.result, shownPx, m.grid, scale);
-      const what =
-        m.built.method === 'diffmae' ? `DiffMAE inpainting (DDIM, ${steps} steps)` : `${m.built.method.toUpperCase()} reconstruction`;
+      const what = diffuses(m) ? `${labelOf(m)} inpainting (DDIM, ${steps} steps)` : `${labelOf(m)} reconstruction`;
       ui.resultCaption.textContent = `${what}, visible patches pasted`;
       const ms = performance.now() - t0;
       ui.psnr.textContent = `Masked-region PSNR: ${db.toFixed(2)} dB (${ids.length} patches, ${backend}, ${(ms / 1000).toFixed(2)} s)`;
       say(`done: ${what} on ${backend}`, 1);
       return {
         backend,
-        method: m.built.method,
+        method: labelOf(m),
         psnr: db,
         result: Array.from(result),
         shape: [...pred.shape],

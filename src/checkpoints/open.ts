@@ -38,11 +38,11 @@ export interface OpenedModel {
 
 /**
  * Opens checkpoint bytes (a training checkpoint or exported weights) as a model with its
- * weights (see {@link OpenedModel}); works in Node and in browsers. Checks the metadata (method,
- * model configuration, normalisation) and names `path` in every error.
+ * weights (see {@link OpenedModel}); works in Node and in browsers. Checks the metadata (the
+ * model spec against the file's tensors, the normalisation, finite weights) and names `path` in every error.
  *
  * @example
- * const { built, params, norm } = openModelBytes(new Uint8Array(await (await fetch(url)).arrayBuffer()), url)
+ * const { model, params, norm } = openModelBytes(new Uint8Array(await (await fetch(url)).arrayBuffer()), url)
  * @since 0.1.0
  */
 export const openModelBytes = (

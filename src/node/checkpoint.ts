@@ -99,7 +99,7 @@ export const loadCheckpoint = <P extends Params>(path: string, template: P): { s
  * Opens a checkpoint file as a model with its weights (see {@link openModelBytes}).
  *
  * @example
- * const { built, params, norm } = openModel('runs/mae-micro/checkpoints/latest.safetensors')
+ * const { model, params, norm } = openModel('runs/mae-micro/checkpoints/latest.safetensors')
  * @since 0.1.0
  */
 export const openModel = (path: string, options: { readonly weights?: 'auto' | 'ema' | 'params' } = {}): OpenedModel =>

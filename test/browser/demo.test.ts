@@ -69,13 +69,13 @@ const maxAbsDiff = (a: readonly number[], b: readonly number[]): number => {
 const reference = (file: string, o: Required<RunOptions>): { result: number[]; psnr: number; input: number[] } => {
   const m = openModelBytes(new Uint8Array(readFileSync(file)), file);
   try {
-    const [h, w, c] = m.built.model.config.image;
-    const grid = gridOf(m.built.model.corruption.patching, [h, w, c]);
+    const [h, w, c] = m.model.image;
+    const grid = gridOf(m.model.corruption.patching, [h, w, c]);
     const data = demoImages(h);
     const per = h * w * c;
     const images = batchTensor(data, Int32Array.of(o.image), m.norm);
     const draw = drawMask(Mask.explicit(o.removed), Key.key(o.seed), 1, grid);
-    const { pred, x0, mask } = predictRemoved(m.built, m.params, images, draw, m.norm, Key.key(o.seed), Sampler.ddim({ steps: o.steps }));
+    const { pred, x0, mask } = predictRemoved(m.model, m.params, images, draw, m.norm, Key.key(o.seed), Sampler.ddim({ steps: o.steps }));
     const psnr = maskedPsnr(grid, pred, x0, mask, m.norm)[0]!;
     const result = Array.from(pred.dataSync());
     tf.dispose([images, pred, x0, mask]);
@@ -176,7 +176,7 @@ describe('browser demo (chromium, playwright-core)', { timeout: 240_000 }, () =>
     assert.equal(status.fallback, null);
     assert.equal(await page.locator('#backend').textContent(), 'webgpu');
     assert.equal(await page.locator('#fallback').isVisible(), false);
-    assert.equal(status.model?.method, 'mae');
+    assert.equal(status.model?.method, 'mae micro/4'); // the spec's label
     assert.deepEqual(status.model?.grid, [8, 8]);
     const o = { image: 3, removed: REMOVED, seed: 7, steps: 1 };
     const { r, diff, dPsnr, ref } = await compare(page, ckpt('mae.safetensors'), o);
@@ -188,6 +188,9 @@ describe('browser demo (chromium, playwright-core)', { timeout: 240_000 }, () =>
     assert.ok(diff < TOLERANCE, `MAE: WebGPU and CPU differ by up to ${diff}`);
     assert.ok(dPsnr < PSNR_TOLERANCE, `MAE: PSNR ${r.psnr} on WebGPU, ${ref.psnr} on CPU`);
     assert.match((await page.locator('#psnr').textContent()) ?? '', /Masked-region PSNR: \d+\.\d\d dB \(20 patches, webgpu/);
+    // one pass (the corruption has a clean branch): no DDIM steps
+    assert.equal(r.steps, 0);
+    assert.equal(await page.locator('#result-caption').textContent(), 'mae micro/4 reconstruction, visible patches pasted');
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -195,7 +198,7 @@ describe('browser demo (chromium, playwright-core)', { timeout: 240_000 }, () =>
   it('inpaints with DiffMAE (DDIM) on WebGPU with a progress display, matching the CPU backend', async (t) => {
     const { page, status, errors } = await open(gpu, '?checkpoint=/checkpoints/diffmae.safetensors');
     assert.equal(status.backend, 'webgpu', `WebGPU did not start: ${status.fallback}`);
-    assert.equal(status.model?.method, 'diffmae');
+    assert.equal(status.model?.method, 'diffmae micro/4');
     // record what the progress line says while the reverse process runs
     await page.evaluate(() => {
       const seen: string[] = [];
@@ -213,6 +216,8 @@ describe('browser demo (chromium, playwright-core)', { timeout: 240_000 }, () =>
     );
     assert.equal(r.steps, 3);
     assert.deepEqual(r.progress, ['step 1/3', 'step 2/3', 'step 3/3']);
+    // the reverse process (the corruption noises the removed patches)
+    assert.equal(await page.locator('#result-caption').textContent(), 'diffmae micro/4 inpainting (DDIM, 3 steps), visible patches pasted');
     const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
     for (const [i, frac] of [
       [1, 1 / 3],
@@ -306,7 +311,7 @@ describe('browser demo (chromium, playwright-core)', { timeout: 240_000 }, () =>
     // a good checkpoint loads over the failure and clears the error
     const ok = await api(cut.page, (t) => t.load('/checkpoints/mae.safetensors'));
     assert.equal(ok.error, null);
-    assert.equal(ok.model?.method, 'mae');
+    assert.equal(ok.model?.method, 'mae micro/4');
     assert.equal(await cut.page.locator('#error').isVisible(), false);
     assert.deepEqual(missing.errors.concat(cut.errors), []);
     await cut.page.close();
