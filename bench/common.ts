@@ -18,7 +18,7 @@ import {
   buildModel,
   type Model,
 } from '../src/index.js';
-import { progressLine } from '../src/cli/progress.js';
+import { progressLine } from '../src/node/progress.js';
 
 export const flags = <T extends Record<string, string>>(defaults: T): T => {
   const { values } = parseArgs({

@@ -55,10 +55,10 @@ import {
   type Flags,
 } from './args.js';
 import { finetuneInit } from './finetune.js';
-import { duration } from './progress.js';
+import { duration } from '../node/progress.js';
 import { table } from './table.js';
-import { runTrain } from './train.js';
-import { readTrainLog } from './plot.js';
+import { runTrain } from '../node/run.js';
+import { readTrainLog } from '../node/trainLog.js';
 
 const flags: FlagSpec = {
   methods: { type: 'string', default: 'mae,diffmae,umd,dit', help: `comma-separated: ${METHODS.join(', ')}` },

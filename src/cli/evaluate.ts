@@ -15,7 +15,7 @@ import { openModel } from '../node/checkpoint.js';
 import { loadSplits, parseDataSource, sourceFromMetadata, type DataSource } from '../node/datasets.js';
 import { prepareOutputFolder, writeFileAtomic } from '../node/files.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec } from './args.js';
-import { duration } from './progress.js';
+import { duration } from '../node/progress.js';
 import { table } from './table.js';
 
 const flags: FlagSpec = {

@@ -24,8 +24,9 @@ import { finetuneSpec, transplant } from '../train/finetune.js';
 import { initOpt } from '../train/optimizer.js';
 import { num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { prepareOutputFolder } from '../node/files.js';
-import { checkRunFolder } from './runs.js';
-import { runFromFlags, runTrain, trainFlags } from './train.js';
+import { checkRunFolder } from '../node/runs.js';
+import { runFromFlags, trainFlags } from './train.js';
+import { runTrain } from '../node/run.js';
 
 const flags: FlagSpec = {
   from: { type: 'string', help: 'the pre-trained checkpoint (UMD, DiT or MaskDiT)' },

@@ -10,3 +10,5 @@ export * from './loaders.js';
 export * from './checkpoint.js';
 export * from './datasets.js';
 export * from './threads.js';
+export * from './run.js';
+export * from './trainLog.js';

@@ -18,7 +18,7 @@ import {
   tf,
 } from '../../src/index.js';
 import { parseDataSource, loadSplits } from '../../src/node/index.js';
-import { duration, progressLine } from '../../src/cli/progress.js';
+import { duration, progressLine } from '../../src/node/progress.js';
 import { onCpu } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tesserae-data-'));

@@ -14,9 +14,9 @@ import { specFromMetadata } from '../models/specSchema.js';
 import { readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, FormatError, show } from '../core/errors.js';
-import { removeStaleTempFiles, toIoError, writeFileAtomic } from '../node/files.js';
+import { removeStaleTempFiles, toIoError, writeFileAtomic } from './files.js';
 import type { TrainConfig } from '../train/trainer.js';
-import { parseTrainLog, type LogEntry } from './plot.js';
+import { parseTrainLog, type LogEntry } from './trainLog.js';
 
 /** The files of a run at the top of its folder. */
 const TOP = ['log.jsonl', 'config.json', 'curves.png'];
