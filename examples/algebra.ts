@@ -105,7 +105,13 @@ export const differ = (a: Branch, b: Branch): (keyof Branch)[] =>
 
 const maskText = (b: Branch): string => ('ratio' in b.mask ? `${b.mask.kind} ${b.mask.ratio}` : b.mask.kind);
 const timeText = (b: Branch): string =>
-  b.time.kind === 'zero' ? '0' : b.time.kind === 'uniform' ? 'U{1..T}' : b.time.kind === 'range' ? `U{${b.time.lo}..${b.time.hi}}` : `${b.time.t}`;
+  b.time.kind === 'zero'
+    ? '0'
+    : b.time.kind === 'uniform'
+      ? 'U{1..T}'
+      : b.time.kind === 'range'
+        ? `U{${b.time.lo}..${b.time.hi}}`
+        : `${b.time.t}`;
 const termText = (t: LossTerm): string =>
   `${t.weight === 1 ? '' : `${t.weight} `}${t.target}${t.normPix ? ' (norm-pix)' : ''} on ${t.region}`;
 

@@ -24,19 +24,35 @@ export const CASES = {
   diffmae: { method: 'diffmae', config: { ...small, decoder: { kind: 'cross-self', width: 8, depth: 1, heads: 2 } } },
   'diffmae-cross-topdown': {
     method: 'diffmae',
-    config: { ...small, decoder: { kind: 'cross', width: 8, depth: 2, heads: 2, topDown: true }, target: 'eps', schedule: T.Schedule.linear() },
+    config: {
+      ...small,
+      decoder: { kind: 'cross', width: 8, depth: 2, heads: 2, topDown: true },
+      target: 'eps',
+      schedule: T.Schedule.linear(),
+    },
   },
   'diffmae-joint': { method: 'diffmae', config: { ...small, decoder: { kind: 'joint', width: 8, depth: 1, heads: 2 } } },
   umd: { method: 'umd', config: { ...small, decoder: { width: 16, depth: 1, heads: 2 }, clsTokens: 4 } },
   'umd-classes': {
     method: 'umd',
-    config: { ...small, decoder: { width: 16, depth: 1, heads: 2 }, clsTokens: 4, classes: 4, labelDropout: 0.1, cleanShare: 0.25, noisedRatio: 0 },
+    config: {
+      ...small,
+      decoder: { width: 16, depth: 1, heads: 2 },
+      clsTokens: 4,
+      classes: 4,
+      labelDropout: 0.1,
+      cleanShare: 0.25,
+      noisedRatio: 0,
+    },
   },
   maskdit: { method: 'maskdit', config: { ...small, decoder: { width: 16, depth: 1, heads: 2 } } },
   dit: { method: 'dit', config: { ...small, decoder: { width: 16, depth: 0, heads: 2 }, pos: 'sincos' } },
   'dit-token': { method: 'dit', config: { ...small, decoder: { width: 16, depth: 0, heads: 2 }, conditioning: 'token', classes: 4 } },
 };
-const hex = (a) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+const hex = (a) =>
+  createHash('sha256')
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex');
 const results = {};
 for (const [name, spec] of Object.entries(CASES)) {
   const built = T.buildModel(spec);

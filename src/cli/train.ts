@@ -183,8 +183,15 @@ export const specFromFlags = (f: Flags): ModelSpec => {
     try {
       return presetSpec(method, str(f, 'preset'), options);
     } catch (e) {
-      // presetSpec names its argument `preset`; on the command line that is the flag --preset
-      if (e instanceof ConfigError && e.field === 'preset') throw new ConfigError('--preset', e.value, e.reason);
+      if (e instanceof ConfigError) {
+        // presetSpec names its argument `preset`; on the command line that is the flag --preset
+        if (e.field === 'preset') throw new ConfigError('--preset', e.value, e.reason);
+        // a mask ratio the corruption refuses came from one of the ratio flags: name that flag
+        if (e.field === 'branch.mask.ratio') {
+          const k = (['maskRatio', 'cleanRatio', 'noisedRatio'] as const).find((o) => options[o] !== undefined && options[o] === e.value);
+          if (k) throw new ConfigError(`--${OPTION_FLAGS[k]}`, e.value, e.reason);
+        }
+      }
       throw e;
     }
   })();

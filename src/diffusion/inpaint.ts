@@ -3,7 +3,7 @@
  * removed patches from noise, and at every step ask a denoiser for its estimate of x0 (or eps),
  * step the removed patches, and paste the visible patches back (so the visible pixels of the
  * result are exactly the input's). The denoiser is a function: this module knows no model; a
- * model supplies one that runs its encoder once (see `inpaintWith` in `models/sampling.ts`).
+ * model supplies one that runs its encoder once (see `inpainter` in `models/sampling.ts`).
  *
  * @since 0.1.0
  */

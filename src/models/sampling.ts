@@ -12,7 +12,7 @@ import { fold, type Key } from '../core/key.js';
 import { ctx } from '../core/layer.js';
 import type { Params } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
-import { drawMask, Mask, maskTensors, type MaskDraw } from '../corruption/mask.js';
+import { drawMask, Mask, maskTensors, requireVisible, type MaskDraw } from '../corruption/mask.js';
 import { maskedNoiseBranch, wholeImageBranch } from '../corruption/questions.js';
 import type { Schedule } from '../corruption/schedule.js';
 import type { LabelledImages } from '../data/synthetic.js';
@@ -56,6 +56,8 @@ export const inpainter = (model: Model, params: Params, images: Tensor, draw: Ma
       model.spec.label ?? 'model',
       'has no branch that noises the removed patches; it inpaints in one pass (its clean branch)',
     );
+  // before the encoder runs on nothing: a draw must leave some patch visible
+  requireVisible(draw, `a draw of ${draw.length - draw.keep} removed of ${draw.length}`);
   const x0 = patchifyOp(model.corruption.patching, images);
   const n = x0.shape[0]!;
   const m = maskTensors(draw);

@@ -30,7 +30,6 @@ import {
   disposeState,
   buildModel,
   presetSpec,
-  trainable,
   type Tensor,
 } from '../../src/index.js';
 
@@ -109,7 +108,7 @@ const methodLosses = async (images: Float32Array): Promise<{ losses: number[]; l
   const x = tf.tensor4d(images, [B, 32, 32, 3]);
   const losses: number[] = [];
   for (const method of METHODS_UNDER_TEST) {
-    const model = trainable(buildModel(presetSpec(method, 'micro/4')));
+    const model = buildModel(presetSpec(method, 'micro/4'));
     const { params } = model.init(Key.key(0), { images: spec([-1, 32, 32, 3]) });
     const out = model.apply(params, { images: x }, ctx(Key.key(1), true));
     losses.push((await out.loss.data())[0]!);

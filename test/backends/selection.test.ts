@@ -11,6 +11,7 @@ import {
   wasmOutOfMemory,
   BackendError,
   ConfigError,
+  presetSpec,
   type BackendEnv,
 } from '../../src/index.js';
 import { threadedGrads } from '../../src/node/index.js';
@@ -113,7 +114,7 @@ describe('backend selection', () => {
 
   it('threads split CPU work only', async () => {
     await assert.rejects(
-      threadedGrads({ spec: { method: 'mae', config: {} as never }, backend: 'webgpu', threads: 2, model: {} as never }),
+      threadedGrads({ spec: presetSpec('mae', 'micro/4'), backend: 'webgpu', threads: 2, model: {} as never }),
       (e: unknown) => e instanceof ConfigError && /use 1 thread/.test(e.message),
     );
   });

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError } from '../../src/core/errors.js';
 import { Mask } from '../../src/corruption/mask.js';
-import { METHODS, presetSpec } from '../../src/models/registry.js';
+import { METHODS, presetSpec } from '../../src/models/presets.js';
 import { mae } from '../../src/models/mae.js';
 import { diffmae } from '../../src/models/diffmae.js';
 import {
@@ -271,10 +271,20 @@ describe('batchSize', () => {
 describe('preset lookups', () => {
   it('treats prototype names as unknown presets of every method', () => {
     for (const method of METHODS)
-      for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      for (const name of [
+        '__proto__',
+        'constructor',
+        'toString',
+        'hasOwnProperty',
+        'valueOf',
+        '__proto__/4',
+        'constructor/4',
+        'toString/4',
+      ]) {
         const e = configError(() => presetSpec(method, name));
-        assert.equal(e.field, '--preset');
-        assert.match(e.message, /must be one of .*micro\/4/);
+        assert.equal(e.field, 'preset');
+        assert.equal(e.value, name);
+        assert.match(e.message, /must be SIZE\/PATCH with SIZE one of micro, .*\(e\.g\. micro\/4\)/);
       }
     // the model builders take a preset name too (Reflect.apply: a JavaScript caller's untyped string)
     for (const build of [mae, diffmae])
@@ -381,12 +391,18 @@ describe('tesserae flags end to end', () => {
 
   it('train refuses each bad flag before writing anything, naming the flag', () => {
     refused(['train', '--weight-decay', '-5', '--steps', '2'], /weightDecay = -5: must be >= 0/);
-    refused(['train', '--preset', '__proto__'], /--preset = "__proto__": must be one of/);
-    refused(['train', '--preset', 'constructor', '--method', 'umd'], /--preset = "constructor": must be one of/);
+    refused(['train', '--preset', '__proto__'], /--preset = "__proto__": must be SIZE\/PATCH with SIZE one of micro/);
+    refused(
+      ['train', '--preset', 'constructor', '--method', 'umd'],
+      /--preset = "constructor": must be SIZE\/PATCH with SIZE one of micro/,
+    );
     refused(['train', '--steps', '0x10'], /--steps = "0x10": must be a finite number/);
     refused(['train', '--steps', '10', '--steps', '20'], /--steps = "20": is given twice \(first "10"\)/);
-    refused(['train', '--mask-ratio', '0'], /--mask-ratio = 0: masks nothing: mae scores the masked patches only/);
-    refused(['train', '--method', 'diffmae', '--mask-ratio', '0'], /--mask-ratio = 0: masks nothing: diffmae/);
+    refused(['train', '--mask-ratio', '0'], /--mask-ratio = 0: masks nothing, and the objective scores the masked patches only/);
+    refused(
+      ['train', '--method', 'diffmae', '--mask-ratio', '0'],
+      /--mask-ratio = 0: masks nothing, and the objective scores the masked patches only/,
+    );
     refused(['train', '--method', 'umd', '--clean-ratio', '0'], /--clean-ratio = 0: masks nothing/);
     refused(['train', '--batch', '1e9'], /--batch = "1e9": .*over the 2 GiB limit of a batch: at most 174762/);
     const unknown = refused(

@@ -50,7 +50,7 @@ describe('tesserae eval, finetune and sample', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /model\s+ridge 2-shot\s+lambda\s+linear probe\s+3-NN\s+fine-tune\s+masked PSNR\s+masked SSIM/);
     const j = lastJson<{
-      method: string;
+      label: string;
       step: number;
       train: number;
       test: number;
@@ -60,7 +60,7 @@ describe('tesserae eval, finetune and sample', () => {
       finetune: { accuracy: number; steps: number };
       reconstruction: { psnr: number; ssim: number; kind: string };
     }>(r.stdout);
-    assert.equal(j.method, 'umd');
+    assert.equal(j.label, 'umd micro/4');
     assert.equal(j.step, 2);
     assert.deepEqual([j.train, j.test, j.ridge.shots, j.knn.k, j.finetune.steps], [40, 20, 2, 3, 2]);
     for (const a of [j.ridge.accuracy, j.linear.accuracy, j.knn.accuracy, j.finetune.accuracy]) assert.ok(a >= 0 && a <= 1);
@@ -82,7 +82,7 @@ describe('tesserae eval, finetune and sample', () => {
     assert.equal(run('train', '--method', 'dit', ...tiny, '--out', dit).status, 0);
     const c = run('eval', '--checkpoint', join(dit, 'checkpoints', 'latest.safetensors'), '--pool', 'cls', '--count', '40', '--held', '10');
     assert.equal(c.status, 2);
-    assert.match(c.stderr, /pool = "cls": this dit model has no CLS tokens/);
+    assert.match(c.stderr, /pool = "cls": this model has no CLS tokens; use mean/);
   });
 
   it('finetune makes a class-conditional checkpoint (recording its origin) and sample writes a PNG grid per class', () => {
@@ -92,7 +92,7 @@ describe('tesserae eval, finetune and sample', () => {
     assert.equal(r.status, 0, r.stderr);
     const meta = readSafetensors(new Uint8Array(readFileSync(join(ft, 'checkpoints', 'latest.safetensors'))), 'ft').metadata;
     assert.equal(meta['finetunedFrom'], from);
-    assert.match(meta['model'] ?? '', /"classes":10/);
+    assert.match(meta['spec'] ?? '', /"classes":10/);
     const out = join(dir, 'samples');
     const s = run(
       'sample',
@@ -131,7 +131,8 @@ describe('tesserae export', () => {
     const slim = readSafetensors(new Uint8Array(readFileSync(out)), out);
     assert.equal(slim.tensors.size * 3, full.tensors.size);
     assert.ok([...slim.tensors.keys()].every((k) => k.startsWith('params.')));
-    assert.equal(slim.metadata['method'], 'umd');
+    assert.equal(slim.metadata['spec'], full.metadata['spec']);
+    assert.match(slim.metadata['spec'] ?? '', /"label":"umd micro\/4"/);
     assert.equal(slim.metadata['weights'], 'params');
     const args = ['--probe', 'ridge', '--count', '40', '--held', '20', '--shots', '2', '--psnr-images', '4'];
     const a = lastJson<{ ridge: unknown; reconstruction: unknown }>(run('eval', '--checkpoint', ckpt, ...args).stdout);

@@ -66,13 +66,13 @@ describe('tesserae inpaint', () => {
     );
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
-      method: string;
+      model: string;
       psnr: number;
       psnrPerImage: number[];
       removed: number;
       steps: number;
     };
-    assert.equal(j.method, 'diffmae');
+    assert.equal(j.model, 'diffmae micro/4');
     assert.equal(j.removed, 16);
     assert.equal(j.steps, 8);
     assert.equal(j.psnrPerImage.length, 4);

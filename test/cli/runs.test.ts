@@ -31,7 +31,13 @@ const tiny = [
   ...['--steps', '4', '--batch', '8', '--count', '32', '--held', '4', '--checkpoint-every', '2', '--log-every', '1'],
   ...['--base-lr', '5e-3', '--backend', 'wasm'],
 ];
-const train = (out: string, ...extra: string[]) => run(['train', ...tiny, '--out', out, ...extra]);
+/** `tesserae train` on the tiny settings, a flag in `extra` replacing the tiny setting of that flag (the parser refuses a flag given twice). */
+const train = (out: string, ...extra: string[]) => {
+  const replaced = new Set(extra.filter((a) => a.startsWith('--')));
+  const base: string[] = [];
+  for (let i = 0; i < tiny.length; i += 2) if (!replaced.has(tiny[i]!)) base.push(tiny[i]!, tiny[i + 1]!);
+  return run(['train', ...base, '--out', out, ...extra]);
+};
 /** The log entries that do not depend on the clock. */
 const logOf = (out: string) =>
   readFileSync(join(out, 'log.jsonl'), 'utf8')

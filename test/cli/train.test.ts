@@ -102,12 +102,15 @@ describe('tesserae train', () => {
   it('--resume refuses a checkpoint of another configuration, naming it', () => {
     const r = train(join(dir, 'a'), '--resume', '--mask-ratio', '0.5');
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /model\.maskRatio = 0\.5: the run being resumed \(.*latest\.safetensors\) was trained with 0\.75/);
+    assert.match(
+      r.stderr,
+      /spec\.corruption\.branches\[0\]\.branch\.mask\.ratio = 0\.5: the run being resumed \(.*latest\.safetensors\) was trained with 0\.75/,
+    );
   });
 
   it('bad flags name the flag and value', () => {
     for (const [flag, value, pattern] of [
-      ['--preset', 'giant', /--preset = "giant": must be one of/],
+      ['--preset', 'giant', /--preset = "giant": must be SIZE\/PATCH with SIZE one of micro, small/],
       ['--data', 'parquet:x', /--data = "parquet:x"/],
       ['--data', 'cifar10:/nonexistent', /nonexistent/],
       ['--steps', '0', /--steps = "0": must be an integer >= 1/],

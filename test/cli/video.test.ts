@@ -33,11 +33,17 @@ describe('video from the command line', () => {
     );
     assert.equal(r.status, 0, r.stderr);
     const config = JSON.parse(readFileSync(join(run1, 'config.json'), 'utf8')) as {
-      model: { image: number[]; tubelet: number; mask: { kind: string } };
+      spec: {
+        image: number[];
+        corruption: { patching: { kind: string; frames: number; size: number }; branches: { branch: { mask: { kind: string } } }[] };
+      };
     };
-    assert.deepEqual(config.model.image, [4, 32, 32, 3]);
-    assert.equal(config.model.tubelet, 2);
-    assert.equal(config.model.mask.kind, 'tube');
+    assert.deepEqual(config.spec.image, [4, 32, 32, 3]);
+    assert.deepEqual(config.spec.corruption.patching, { kind: 'tubelet', frames: 2, size: 4 });
+    assert.deepEqual(
+      config.spec.corruption.branches.map((b) => b.branch.mask.kind),
+      ['tube'],
+    );
   });
 
   it('inpaints clips: a frame-strip grid, an animated PNG per clip, the PSNR and the nearest-visible-frame baseline', () => {

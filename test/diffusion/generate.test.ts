@@ -4,9 +4,10 @@ import {
   tf,
   Key,
   spec,
-  condModel,
+  buildModel,
+  fromLegacy,
   COND_PRESETS,
-  generate,
+  generateWith,
   Sampler,
   Schedule,
   disposeParams,
@@ -28,7 +29,7 @@ const cfg: CondConfig = {
 
 describe('class-conditional generation with classifier-free guidance', () => {
   onCpu();
-  const model = condModel('umd', cfg);
+  const model = buildModel(fromLegacy({ method: 'umd', config: cfg }));
   let params: Params;
   before(() => {
     const { params: p0 } = model.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
@@ -41,7 +42,7 @@ describe('class-conditional generation with classifier-free guidance', () => {
   });
   after(() => disposeParams(params));
   const run = (labels: (number | null)[], guidance: number) =>
-    generate(model, params, { labels, guidance, sampler: Sampler.ddim({ steps: 5, eta: 1 }), key: Key.key(4), clip: null });
+    generateWith(model, params, { labels, guidance, sampler: Sampler.ddim({ steps: 5, eta: 1 }), key: Key.key(4), clip: null });
 
   it('is deterministic and leaks nothing', () => {
     const before = tf.memory().numTensors;
@@ -71,9 +72,10 @@ describe('class-conditional generation with classifier-free guidance', () => {
       () => run([3], 1),
       (e: unknown) => e instanceof ConfigError && e.field === 'labels[0]',
     );
-    const plain = condModel('umd', { ...cfg, classes: undefined } as never);
+    const { classes: _classes, ...unconditional } = cfg;
+    const plain = buildModel(fromLegacy({ method: 'umd', config: unconditional }));
     assert.throws(
-      () => generate(plain, params, { labels: [0], guidance: 1, sampler: Sampler.ddim({ steps: 2 }), key: Key.key(0), clip: null }),
+      () => generateWith(plain, params, { labels: [0], guidance: 1, sampler: Sampler.ddim({ steps: 2 }), key: Key.key(0), clip: null }),
       /has no classes/,
     );
   });

@@ -7,6 +7,7 @@ import {
   synthetic,
   slice,
   buildModel,
+  fromLegacy,
   flatten,
   disposeParams,
   encoderOf,
@@ -30,10 +31,10 @@ import { noLeak, onWasm } from '../helpers.js';
 
 onWasm();
 
-const small: ModelSpec = {
+const small: ModelSpec = fromLegacy({
   method: 'mae',
   config: { image: [16, 16, 3], patch: 4, encoder: { width: 32, depth: 2, heads: 2 }, decoder: { width: 16, depth: 1, heads: 2 } },
-};
+});
 
 describe('layer-wise learning-rate decay', () => {
   it('indexes embeddings 0, block i as i + 1, the final norm and the head depth + 1', () => {
@@ -86,7 +87,7 @@ describe('classification on an encoder', () => {
     const b = buildModel(small);
     const enc = encoderOf(b);
     const clf = classifier(enc, 10);
-    const full = b.model.init(Key.key(5), { images: spec([-1, 16, 16, 3]) }).params as Params;
+    const full = b.init(Key.key(5), { images: spec([-1, 16, 16, 3]) }).params as Params;
     const { params } = clf.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
     const fromCheckpoint: ClassifierParams = { ...params, backbone: enc.select(full) };
     const images = tf.tensor4d(data.images.slice(0, 4 * 768), [4, 16, 16, 3]);

@@ -7,6 +7,7 @@ import {
   spec,
   synthetic,
   buildModel,
+  fromLegacy,
   disposeParams,
   encoderOf,
   extractFeatures,
@@ -21,22 +22,28 @@ onWasm();
 
 const enc = { width: 16, depth: 1, heads: 2 };
 const specs: ModelSpec[] = [
-  { method: 'mae', config: { image: [16, 16, 3], patch: 4, encoder: enc, decoder: enc } },
-  { method: 'diffmae', config: { image: [16, 16, 3], patch: 4, encoder: enc, decoder: { ...enc, kind: 'cross' } } },
-  { method: 'umd', config: { image: [16, 16, 3], patch: 4, encoder: enc, decoder: enc, clsTokens: 2 } },
-  { method: 'dit', config: { image: [16, 16, 3], patch: 4, encoder: enc, decoder: { ...enc, depth: 0 }, classes: 10 } },
+  { ...fromLegacy({ method: 'mae', config: { image: [16, 16, 3], patch: 4, encoder: enc, decoder: enc } }), label: 'mae' },
+  {
+    ...fromLegacy({ method: 'diffmae', config: { image: [16, 16, 3], patch: 4, encoder: enc, decoder: { ...enc, kind: 'cross' } } }),
+    label: 'diffmae',
+  },
+  { ...fromLegacy({ method: 'umd', config: { image: [16, 16, 3], patch: 4, encoder: enc, decoder: enc, clsTokens: 2 } }), label: 'umd' },
+  {
+    ...fromLegacy({ method: 'dit', config: { image: [16, 16, 3], patch: 4, encoder: enc, decoder: { ...enc, depth: 0 }, classes: 10 } }),
+    label: 'dit',
+  },
 ];
 const norm = { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
 const data = synthetic({ count: 10, size: 16 });
 
 const init = (s: ModelSpec, seed = 0) => {
   const b = buildModel(s);
-  return { b, params: b.model.init(Key.key(seed), { images: spec([-1, 16, 16, 3]) }).params as Params };
+  return { b, params: b.init(Key.key(seed), { images: spec([-1, 16, 16, 3]) }).params as Params };
 };
 
 describe('frozen features of every method', () => {
   for (const s of specs) {
-    it(`${s.method}: [count, width], batch-size independent, no leak, deterministic`, () => {
+    it(`${s.label}: [count, width], batch-size independent, no leak, deterministic`, () => {
       const { b, params } = init(s);
       const e = encoderOf(b, 'mean');
       const f = noLeak(() => extractFeatures(e, params, data, norm, { batch: 4 }));
@@ -59,23 +66,26 @@ describe('frozen features of every method', () => {
 
   it('UMD: cls pooling is the network representation of the clean, unmasked image; mean pooling averages its patch tokens', () => {
     const { b, params } = init(specs[2]!);
-    if (b.method !== 'umd') throw new Error('spec');
+    assert.equal(b.spec.network.encoder.clsTokens, 2);
     const images = tf.tensor4d(data.images.slice(0, 2 * 768), [2, 16, 16, 3]);
     const ids = tf.tile(tf.expandDims(tf.range(0, 16, 1, 'int32'), 0), [2, 1]);
     const xt = tf.reshape(tf.transpose(tf.reshape(images, [2, 4, 4, 4, 4, 3]), [0, 1, 3, 2, 4, 5]), [2, 16, 48]);
-    const out = b.model.network.apply(
-      params as never,
-      { xt, idsKeep: ids, idsShuffle: ids, idsRestore: ids, t: tf.zeros([2], 'int32') },
+    const mask = tf.zeros([2, 16]);
+    const out = b.network.layer.apply(
+      params,
+      { xt, mask, idsKeep: ids, idsShuffle: ids, idsRestore: ids, t: tf.zeros([2], 'int32') },
       ctx(Key.key(0)),
     );
+    // the network's representation: the mean of its CLS tokens (the first two latent tokens)
+    const rep = tf.mean(tf.slice(out.latent, [0, 0, 0], [-1, 2, -1]), 1);
     const cls = encoderOf(b, 'cls');
     const mean = encoderOf(b, 'mean');
     const fc = tf.tidy(() => cls.encode(cls.select(params), images, ctx(Key.key(0))));
     const fm = tf.tidy(() => mean.encode(mean.select(params), images, ctx(Key.key(0))));
     const wantMean = tf.mean(tf.slice(out.latent, [0, 2, 0], [-1, -1, -1]), 1);
-    assert.ok(tf.max(tf.abs(tf.sub(fc, out.rep))).dataSync()[0]! < 1e-5);
+    assert.ok(tf.max(tf.abs(tf.sub(fc, rep))).dataSync()[0]! < 1e-5);
     assert.ok(tf.max(tf.abs(tf.sub(fm, wantMean))).dataSync()[0]! < 1e-5);
-    tf.dispose([images, ids, xt, out.latent, out.rep, out.predX0!, out.predEps!, fc, fm, wantMean]);
+    tf.dispose([images, ids, xt, mask, out.latent, rep, out.predX0!, out.predEps!, fc, fm, wantMean]);
     disposeParams(params);
   });
 

@@ -6,6 +6,7 @@ import {
   spec,
   synthetic,
   buildModel,
+  fromLegacy,
   disposeParams,
   encoderOf,
   classifier,
@@ -72,10 +73,10 @@ describe('Fréchet distance', () => {
 });
 
 describe('sample quality with a reference classifier', () => {
-  const small: ModelSpec = {
+  const small: ModelSpec = fromLegacy({
     method: 'mae',
     config: { image: [16, 16, 3], patch: 4, encoder: { width: 16, depth: 1, heads: 2 }, decoder: { width: 16, depth: 1, heads: 2 } },
-  };
+  });
   const real = synthetic({ count: 60, size: 16 });
   const norm = channelStats(real);
 

@@ -10,18 +10,24 @@ import {
   disposeParams,
   synthetic,
   inpaint,
+  inpainter,
+  buildModel,
+  fromLegacy,
   drawMask,
   Mask,
   Sampler,
   patchifyOp,
-  gridOf,
   Schedule,
   ConfigError,
   flatten,
   unflatten,
   type DiffMaeConfig,
   type Layer,
-  type NetworkIn,
+  type InpaintOptions,
+  type Inpainted,
+  type MaskDraw,
+  type Model,
+  type Params,
 } from '../../src/index.js';
 import { forEachBackend, noLeak, onCpu } from '../helpers.js';
 
@@ -93,8 +99,32 @@ describe('DiffMAE', () => {
   });
 
   describe('inpainting', () => {
-    const model = diffmae(tiny());
-    const grid = gridOf(model.corruption.patching, [16, 16, 3]);
+    const model = buildModel(fromLegacy({ method: 'diffmae', config: tiny() }));
+    const grid = model.grid;
+    /** Inpaints through the model's denoiser (its encoder run once), freeing the denoiser's tensors. */
+    const inpaintWith = (m: Model, params: Params, x: tf.Tensor, draw: MaskDraw, o: InpaintOptions): Inpainted => {
+      const ip = inpainter(m, params, x, draw, o.key);
+      try {
+        return inpaint(ip.denoise, ip.schedule, ip.x0, draw, o);
+      } finally {
+        ip.dispose();
+      }
+    };
+    /** Counts the runs of the encoder: each run reads the encoder's patch embedding once. */
+    const counted = (params: Params): { params: Params; runs: () => number } => {
+      if (params instanceof tf.Tensor || Array.isArray(params) || !('encoder' in params))
+        throw new Error('a DiffMAE model has encoder params');
+      const encoder = params['encoder']!;
+      const first = Object.keys(encoder)[0]!;
+      let runs = 0;
+      const spy = new Proxy(encoder, {
+        get: (target, k, receiver) => {
+          if (k === first) runs++;
+          return Reflect.get(target, k, receiver);
+        },
+      });
+      return { params: { ...params, encoder: spy }, runs: () => runs };
+    };
 
     it('a draw that removes every patch is a ConfigError, before anything is allocated', () => {
       const { params } = model.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
@@ -102,38 +132,44 @@ describe('DiffMAE', () => {
       const before = tf.memory().numTensors;
       const all = drawMask(Mask.random(0.99), Key.key(1), 2, grid);
       assert.equal(all.keep, 0);
+      const refused = (e: unknown) => e instanceof ConfigError && /leaves no visible patch \(it removes all 16\)/.test(e.message);
+      // the model's denoiser refuses it before its encoder runs, and so does the reverse process itself
+      assert.throws(() => inpainter(model, params, images, all, Key.key(2)), refused);
+      assert.equal(tf.memory().numTensors, before);
+      const x0 = patchifyOp(model.corruption.patching, images);
+      const denoise = () => {
+        throw new Error('never called');
+      };
       assert.throws(
-        () => inpaint(model, params, images, all, { sampler: Sampler.ddim({ steps: 2 }), key: Key.key(2), clip: null }),
-        (e: unknown) => e instanceof ConfigError && /leaves no visible patch \(it removes all 16\)/.test(e.message),
+        () =>
+          inpaint(denoise, Schedule.cosine({ steps: 50 }), x0, all, { sampler: Sampler.ddim({ steps: 2 }), key: Key.key(2), clip: null }),
+        refused,
       );
+      x0.dispose();
       assert.equal(tf.memory().numTensors, before);
       images.dispose();
       disposeParams(params);
     });
 
     it('runs the encoder once, keeps the visible pixels exactly, is deterministic and leaks nothing', () => {
-      let calls = 0;
-      const enc = model.parts.encoder;
-      const spied = {
-        ...model,
-        parts: {
-          ...model.parts,
-          encoder: { ...enc, apply: (p: never, x: NetworkIn, c: ReturnType<typeof ctx>) => (calls++, enc.apply(p, x, c)) } as typeof enc,
-        },
-      };
       const { params } = model.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
+      const spied = counted(params);
       const x = images();
       const draw = drawMask(Mask.center(0.25), Key.key(0), 3, grid);
       const before = tf.memory().numTensors;
-      const a = inpaint(spied, params, x, draw, {
+      const a = inpaintWith(model, spied.params, x, draw, {
         sampler: Sampler.ddim({ steps: 10, eta: 1 }),
         key: Key.key(3),
         clip: null,
         record: [0, 9],
       });
-      assert.equal(calls, 1);
+      const tenSteps = spied.runs();
+      assert.ok(tenSteps > 0, 'the spy sees the encoder run');
+      const spied2 = counted(params);
+      tf.dispose(inpaintWith(model, spied2.params, x, draw, { sampler: Sampler.ddim({ steps: 2 }), key: Key.key(3), clip: null }).result);
+      assert.equal(tenSteps, spied2.runs(), 'the encoder runs as often for 10 steps as for 2: once');
       assert.equal(tf.memory().numTensors, before + 3, 'only the result and the two recorded steps remain');
-      const b = inpaint(model, params, x, draw, { sampler: Sampler.ddim({ steps: 10, eta: 1 }), key: Key.key(3), clip: null });
+      const b = inpaintWith(model, params, x, draw, { sampler: Sampler.ddim({ steps: 10, eta: 1 }), key: Key.key(3), clip: null });
       assert.deepEqual(a.result.dataSync(), b.result.dataSync());
       const x0 = patchifyOp(model.corruption.patching, x).dataSync();
       const r = a.result.dataSync();
@@ -161,8 +197,8 @@ describe('DiffMAE', () => {
         return tf.reshape(tf.transpose(tf.reshape(q, [3, 4, 4, 4, 4, 3]), [0, 1, 3, 2, 4, 5]), [3, 16, 16, 3]);
       });
       const one = Sampler.ddim({ steps: 1 });
-      const a = inpaint(model, params, x, draw, { sampler: one, key: Key.key(9), clip: null });
-      const b = inpaint(model, params, altered, draw, { sampler: one, key: Key.key(9), clip: null });
+      const a = inpaintWith(model, params, x, draw, { sampler: one, key: Key.key(9), clip: null });
+      const b = inpaintWith(model, params, altered, draw, { sampler: one, key: Key.key(9), clip: null });
       const ra = a.result.dataSync();
       const rb = b.result.dataSync();
       for (let i = 0; i < ra.length; i++) if (draw.mask[Math.floor(i / 48)] === 1) assert.equal(ra[i], rb[i]);

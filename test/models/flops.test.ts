@@ -6,7 +6,7 @@ import {
   ctx,
   spec,
   buildModel,
-  trainable,
+  fromLegacy,
   modelFlops,
   MAE_PRESETS,
   DIFFMAE_PRESETS,
@@ -19,8 +19,8 @@ import { onCpu } from '../helpers.js';
 
 /** 2·M·K·N summed over the matrix-product kernels tfjs runs for one forward pass. */
 const measured = async (s: ModelSpec, batch: number): Promise<number> => {
-  const model = trainable(buildModel(s));
-  const [h, w, c] = s.config.image;
+  const model = buildModel(s);
+  const [h, w, c] = s.image;
   const { params } = model.init(Key.key(0), { images: spec([-1, h, w, c]) });
   const images = tf.tensor4d(synthetic({ count: batch, size: h }).images, [batch, h, w, c]);
   const prof = await tf.profile(() => {
@@ -42,21 +42,27 @@ const measured = async (s: ModelSpec, batch: number): Promise<number> => {
 describe('analytic FLOP counts', () => {
   onCpu();
   const cases: [string, ModelSpec][] = [
-    ['MAE micro/4', { method: 'mae', config: MAE_PRESETS['micro/4'] }],
-    ['MAE small/4', { method: 'mae', config: MAE_PRESETS['small/4'] }],
-    ['DiffMAE cross-self', { method: 'diffmae', config: DIFFMAE_PRESETS['micro/4'] }],
+    ['MAE micro/4', fromLegacy({ method: 'mae', config: MAE_PRESETS['micro/4'] })],
+    ['MAE small/4', fromLegacy({ method: 'mae', config: MAE_PRESETS['small/4'] })],
+    ['DiffMAE cross-self', fromLegacy({ method: 'diffmae', config: DIFFMAE_PRESETS['micro/4'] })],
     [
       'DiffMAE cross',
-      { method: 'diffmae', config: { ...DIFFMAE_PRESETS['micro/4'], decoder: { ...DIFFMAE_PRESETS['micro/4'].decoder, kind: 'cross' } } },
+      fromLegacy({
+        method: 'diffmae',
+        config: { ...DIFFMAE_PRESETS['micro/4'], decoder: { ...DIFFMAE_PRESETS['micro/4'].decoder, kind: 'cross' } },
+      }),
     ],
     [
       'DiffMAE joint',
-      { method: 'diffmae', config: { ...DIFFMAE_PRESETS['micro/4'], decoder: { ...DIFFMAE_PRESETS['micro/4'].decoder, kind: 'joint' } } },
+      fromLegacy({
+        method: 'diffmae',
+        config: { ...DIFFMAE_PRESETS['micro/4'], decoder: { ...DIFFMAE_PRESETS['micro/4'].decoder, kind: 'joint' } },
+      }),
     ],
-    ['UMD adaLN', { method: 'umd', config: { ...COND_PRESETS.umd['micro/4'], classes: 10 } }],
-    ['UMD token', { method: 'umd', config: { ...COND_PRESETS.umd['micro/4'], conditioning: 'token' } }],
-    ['MaskDiT', { method: 'maskdit', config: COND_PRESETS.maskdit['micro/4'] }],
-    ['DiT', { method: 'dit', config: COND_PRESETS.dit['micro/4'] }],
+    ['UMD adaLN', fromLegacy({ method: 'umd', config: { ...COND_PRESETS.umd['micro/4'], classes: 10 } })],
+    ['UMD token', fromLegacy({ method: 'umd', config: { ...COND_PRESETS.umd['micro/4'], conditioning: 'token' } })],
+    ['MaskDiT', fromLegacy({ method: 'maskdit', config: COND_PRESETS.maskdit['micro/4'] })],
+    ['DiT', fromLegacy({ method: 'dit', config: COND_PRESETS.dit['micro/4'] })],
   ];
   for (const [name, s] of cases) {
     it(`${name}: the formula equals the sum over the matrix products tfjs runs`, async () => {

@@ -9,8 +9,9 @@ import {
   channelStats,
   flatten,
   buildModel,
-  trainable,
+  fromLegacy,
   BackendError,
+  type MaeConfig,
   type ModelSpec,
   MAE_PRESETS,
 } from '../../src/index.js';
@@ -19,21 +20,19 @@ import { onWasm } from '../helpers.js';
 
 describe('training on several threads', () => {
   onWasm();
-  const spec: ModelSpec = {
-    method: 'mae',
-    config: {
-      ...MAE_PRESETS['micro/4'],
-      image: [16, 16, 3],
-      encoder: { width: 16, depth: 1, heads: 2 },
-      decoder: { width: 16, depth: 1, heads: 2 },
-    },
+  const config: MaeConfig = {
+    ...MAE_PRESETS['micro/4'],
+    image: [16, 16, 3],
+    encoder: { width: 16, depth: 1, heads: 2 },
+    decoder: { width: 16, depth: 1, heads: 2 },
   };
+  const spec: ModelSpec = fromLegacy({ method: 'mae', config });
   const data = synthetic({ count: 24, size: 16 });
   const norm = channelStats(data);
   const cfg = trainConfig({ steps: 3, batch: 4, accum: 3, baseLr: 1e-2, warmup: 1, seed: 1 });
 
   it('gives bit-identical losses and params to one thread (micro-batches summed in order)', async () => {
-    const model = trainable(buildModel(spec));
+    const model = buildModel(spec);
     const run = async (threads: number) => {
       const losses: number[] = [];
       const engine = threads > 1 ? await threadedGrads({ spec, backend: 'wasm', threads, model }) : undefined;
@@ -62,7 +61,9 @@ describe('training on several threads', () => {
   });
 
   it('a worker that cannot start is a BackendError, and nothing is left running', async () => {
-    const bad = { method: 'mae', config: { ...spec.config, patch: 5 } } as ModelSpec;
-    await assert.rejects(threadedGrads({ spec: bad, backend: 'wasm', threads: 2, model: trainable(buildModel(spec)) }), BackendError);
+    // 16 x 16 images do not cut into 5 x 5 patches: the worker cannot build the model
+    const bad = fromLegacy({ method: 'mae', config: { ...config, patch: 5 } });
+    assert.throws(() => buildModel(bad));
+    await assert.rejects(threadedGrads({ spec: bad, backend: 'wasm', threads: 2, model: buildModel(spec) }), BackendError);
   });
 });

@@ -29,7 +29,7 @@ import {
   withMaskKind,
   buildModel,
   presetSpec,
-  trainable,
+  fromLegacy,
   trainStep,
   initOpt,
   adamw,
@@ -199,13 +199,19 @@ describe('MAE, DiffMAE and UMD on video: only the patching and the mask change',
   const cases = [
     [
       'mae',
-      withMaskKind(onVideo({ method: 'mae', config: { ...size, decoder: { width: 16, depth: 1, heads: 2 } } as MaeConfig }, 4), 'tube'),
+      withMaskKind(
+        onVideo(fromLegacy({ method: 'mae', config: { ...size, decoder: { width: 16, depth: 1, heads: 2 } } as MaeConfig }), 4),
+        'tube',
+      ),
     ],
     [
       'diffmae',
       withMaskKind(
         onVideo(
-          { method: 'diffmae', config: { ...size, decoder: { kind: 'cross-self', width: 16, depth: 1, heads: 2 } } as DiffMaeConfig },
+          fromLegacy({
+            method: 'diffmae',
+            config: { ...size, decoder: { kind: 'cross-self', width: 16, depth: 1, heads: 2 } } as DiffMaeConfig,
+          }),
           4,
         ),
         'frame',
@@ -214,16 +220,18 @@ describe('MAE, DiffMAE and UMD on video: only the patching and the mask change',
     [
       'umd',
       withMaskKind(
-        onVideo({ method: 'umd', config: { ...size, decoder: { width: 16, depth: 1, heads: 2 }, clsTokens: 2 } as CondConfig }, 4),
+        onVideo(
+          fromLegacy({ method: 'umd', config: { ...size, decoder: { width: 16, depth: 1, heads: 2 }, clsTokens: 2 } as CondConfig }),
+          4,
+        ),
         'tube',
       ),
     ],
   ] as const;
   for (const [name, s] of cases) {
     it(`${name}: trains a step on clips [2, 4, 16, 16, 3] with a finite loss, and leaks nothing`, () => {
-      const b = buildModel(s);
-      const model = trainable(b);
-      assert.equal(b.model.corruption.patching.kind, 'tubelet');
+      const model = buildModel(s);
+      assert.equal(model.corruption.patching.kind, 'tubelet');
       const { params } = model.init(Key.key(0), { images: spec([-1, 4, 16, 16, 3]) });
       const images = tf.tensor(clips.images, [2, 4, 16, 16, 3]);
       const state = { params, opt: initOpt(params), step: 0 };
@@ -241,9 +249,11 @@ describe('MAE, DiffMAE and UMD on video: only the patching and the mask change',
 
   it('the presets accept video by configuration alone', () => {
     const v = onVideo(presetSpec('mae', 'micro/4'), 8);
-    assert.deepEqual(v.config.image, [8, 32, 32, 3]);
-    assert.equal(v.config.tubelet, 2);
-    assert.equal(mae(v.config as MaeConfig).corruption.patching.kind, 'tubelet');
+    assert.deepEqual(v.image, [8, 32, 32, 3]);
+    assert.deepEqual(v.corruption.patching, tubelets(2, 4));
+    assert.equal(buildModel(v).corruption.patching.kind, 'tubelet');
+    assert.equal(buildModel(v).grid.video, true);
+    assert.equal(buildModel(presetSpec('umd', 'micro/4', { image: [8, 32, 32, 3], tubelet: 4 })).corruption.patching.kind, 'tubelet');
     assert.equal(diffmae({ ...DIFFMAE_PRESETS['micro/4'], image: [8, 32, 32, 3] }).corruption.patching.kind, 'tubelet');
     assert.equal(
       condModel('umd', { ...COND_PRESETS.umd['micro/4'], image: [8, 32, 32, 3], tubelet: 4 }).corruption.patching.kind,
@@ -253,7 +263,16 @@ describe('MAE, DiffMAE and UMD on video: only the patching and the mask change',
       () => mae({ ...MAE_PRESETS['micro/4'], tubelet: 2 }),
       (e: unknown) => e instanceof ConfigError && /tubelet = 2/.test(e.message),
     );
-    assert.throws(() => withMaskKind(presetSpec('dit', 'micro/4'), 'tube'), /DiT has no mask/);
+    assert.throws(
+      () => presetSpec('mae', 'micro/4', { tubelet: 2 }),
+      (e: unknown) => e instanceof ConfigError && /tubelet = 2/.test(e.message),
+    );
+    // DiT has no mask: asking for tube masks is refused by name
+    assert.throws(
+      () => withMaskKind(presetSpec('dit', 'micro/4'), 'tube'),
+      (e: unknown) => e instanceof ConfigError && e.field === 'mask kind' && e.value === 'tube' && /has no random mask/.test(e.message),
+    );
+    assert.throws(() => presetSpec('dit', 'micro/4', { image: [8, 32, 32, 3], maskKind: 'tube' }), /DiT has no mask/);
   });
 });
 
