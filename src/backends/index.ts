@@ -329,7 +329,7 @@ export const activeBackend = (): BackendName | null => {
  * (`advice`); any other error comes back unchanged.
  *
  * @example
- * try { step() } catch (e) { throw wasmOutOfMemory(e, 'lower --batch') }
+ * try { tf.matMul(a, b) } catch (e) { throw wasmOutOfMemory(e, 'lower --batch') }
  * @since 0.2.0
  */
 export const wasmOutOfMemory = (e: unknown, advice: string): unknown =>

@@ -109,7 +109,7 @@ const normFromMetadata = (metadata: Readonly<Record<string, string>>, channels: 
  * data source such as `synthetic` is kept).
  *
  * @example
- * const bytes = exportWeights(openModelBytes(bytes, file))
+ * const weights = exportWeights(openModelBytes(bytes, file))
  * @since 0.1.0
  */
 export const exportWeights = (m: OpenedModel): Uint8Array => {

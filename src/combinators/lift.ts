@@ -13,7 +13,7 @@ import type { SpecOf } from '../core/spec.js';
  * (shape arithmetic only), so `init` runs no model math.
  *
  * @example
- * const gelu = lift('gelu', (x: Tensor) => geluOp(x), (s) => s)
+ * const double = lift('double', (x: Tensor) => tf.mul(x, 2), (s) => s)
  * @since 0.1.0
  */
 export const lift = <I, O>(name: string, fn: (x: I, ctx: Ctx) => O, outSpec: (inSpec: SpecOf<I>) => SpecOf<O>): Layer<NoParams, I, O> =>

@@ -13,7 +13,7 @@ import { applyEach, erase, initEach, type AnyLayer, type ParamsRecord } from './
  * Input `{ k: I_k }`, output `{ k: O_k }`, params `{ k: P_k }`.
  *
  * @example
- * const both = parallel({ image: patchEmbed(cfg), t: timeEmbed(cfg) })
+ * const both = parallel({ image: patchEmbed(patches(4), { width: 192 }), t: timestepEmbedding({ width: 192 }) })
  * both.apply(p, { image, t }, c) // { image: tokens, t: embedding }
  * @since 0.1.0
  */

@@ -36,7 +36,7 @@ export const residual = <P extends Params>(f: Layer<P, Tensor, Tensor>, name = '
  * whole record (for cross-attention: the queries and the memory) and returns the update.
  *
  * @example
- * residualAt('x', preNormCrossAttention({ width: 128, heads: 4 }))
+ * residualAt('x', preNormCross({ width: 128, heads: 4 }))
  * @since 0.1.0
  */
 export const residualAt = <K extends string, P extends Params, R extends { readonly [k in K]: Tensor }>(

@@ -18,7 +18,8 @@ import { erase, type AnyLayer, type ParamsRecord } from './types.js';
  * for tensors; this form is for other value types (records such as `{ x, memory }`).
  *
  * @example
- * const block = serialOf<{ x: Tensor; memory: Tensor }>()({ cross, mlp })
+ * const cfg = { width: 128, heads: 4 }
+ * const block = serialOf<CrossIn>()({ cross: crossBlock(cfg), crossSelf: crossSelfBlock(cfg) })
  * @since 0.1.0
  */
 export const serialOf =
@@ -52,7 +53,7 @@ export const serialOf =
  *
  * @example
  * const encoder = serial({
- *   embed: patchEmbed({ patch: 4, channels: 3, width: 192 }),
+ *   embed: patchEmbed(patches(4), { width: 192 }),
  *   blocks: stack(12, () => vitBlock({ width: 192, heads: 3 })),
  *   norm: layerNorm(),
  * })

@@ -6,10 +6,11 @@
  * needs does not compile.
  *
  * @example
- * const model = pipe(
+ * import { pipe } from 'fp-ts/function'
+ * const encoder = pipe(
  *   start<{ image: Tensor }>(),
- *   stage('patchify', patchifyStage),   // needs { image }, adds { patches }
- *   stage('encoder', encoderStage),     // needs { patches }, adds { latent }
+ *   stage('patchify', on('image', patchify(patches(4)), 'patches')), // needs { image }, adds { patches }
+ *   stage('embed', on('patches', dense(192), 'tokens')), // needs { patches }, adds { tokens }
  * )
  * @since 0.1.0
  */
@@ -56,7 +57,8 @@ export const start = <In extends object>(): Layer<EmptyParams, In, In> => {
  * key are the pipeline's folded with `name`, so adding a stage changes no other stage's draws.
  *
  * @example
- * pipe(start<{ image: Tensor }>(), stage('patchify', patchifyStage({ patch: 4 })))
+ * import { pipe } from 'fp-ts/function'
+ * const pipeline = pipe(start<{ image: Tensor }>(), stage('patchify', on('image', patchify(patches(4)), 'patches')))
  * @since 0.1.0
  */
 export const stage =

@@ -10,7 +10,7 @@ import { ConfigError } from './errors.js';
  * A finite number.
  *
  * @example
- * finite('lr', 1e-3) // 1e-3
+ * Check.finite('lr', 1e-3) // 1e-3
  * @since 0.1.0
  */
 export const finite = (field: string, v: number): number => {
@@ -22,7 +22,7 @@ export const finite = (field: string, v: number): number => {
  * An integer in [min, max].
  *
  * @example
- * int('depth', 12, 1) // 12
+ * Check.int('depth', 12, 1) // 12
  * @since 0.1.0
  */
 export const int = (field: string, v: number, min = -Infinity, max = Infinity): number => {
@@ -38,7 +38,7 @@ export const int = (field: string, v: number, min = -Infinity, max = Infinity): 
  * A positive integer.
  *
  * @example
- * positiveInt('width', 192) // 192
+ * Check.positiveInt('width', 192) // 192
  * @since 0.1.0
  */
 export const positiveInt = (field: string, v: number): number => int(field, v, 1);
@@ -47,7 +47,7 @@ export const positiveInt = (field: string, v: number): number => int(field, v, 1
  * A number in (0, Infinity).
  *
  * @example
- * positive('eps', 1e-6)
+ * Check.positive('eps', 1e-6)
  * @since 0.1.0
  */
 export const positive = (field: string, v: number): number => {
@@ -60,7 +60,7 @@ export const positive = (field: string, v: number): number => {
  * A mask ratio: a number in [0, 1).
  *
  * @example
- * ratio('mask.ratio', 0.75) // 0.75
+ * Check.ratio('mask.ratio', 0.75) // 0.75
  * @since 0.1.0
  */
 export const ratio = (field: string, v: number): number => {
@@ -73,7 +73,7 @@ export const ratio = (field: string, v: number): number => {
  * A probability-like number in [0, 1].
  *
  * @example
- * unit('cleanShare', 0.5)
+ * Check.unit('cleanShare', 0.5)
  * @since 0.1.0
  */
 export const unit = (field: string, v: number): number => {
@@ -86,7 +86,7 @@ export const unit = (field: string, v: number): number => {
  * `n` must be a multiple of `by`; `field` names `by` (the value that does not divide).
  *
  * @example
- * divides('patch', 4, 32, 'image height') // 4
+ * Check.divides('patch', 4, 32, 'image height') // 4
  * @since 0.1.0
  */
 export const divides = (field: string, by: number, n: number, what: string): number => {
@@ -98,7 +98,7 @@ export const divides = (field: string, by: number, n: number, what: string): num
  * One of a fixed set of strings.
  *
  * @example
- * oneOf('placement', 'masked', ['none', 'masked', 'all'] as const)
+ * Check.oneOf('placement', 'masked', ['none', 'masked', 'all'] as const)
  * @since 0.1.0
  */
 export const oneOf = <T extends string>(field: string, v: string, options: readonly T[]): T => {

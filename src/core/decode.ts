@@ -16,7 +16,7 @@ export type JsonRecord = Readonly<Record<string, unknown>>;
  * Whether a value is a plain JSON object (not null, not an array).
  *
  * @example
- * isRecord({ a: 1 }) // true
+ * Decode.isRecord({ a: 1 }) // true
  * @since 0.2.0
  */
 export const isRecord = (v: unknown): v is JsonRecord => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -25,7 +25,7 @@ export const isRecord = (v: unknown): v is JsonRecord => typeof v === 'object' &
  * An object whose own keys are all among `allowed`.
  *
  * @example
- * record('model.encoder', { width: 64 }, ['width', 'depth'])
+ * Decode.record('model.encoder', { width: 64 }, ['width', 'depth'])
  * @since 0.2.0
  */
 export const record = (path: string, v: unknown, allowed: readonly string[]): JsonRecord => {
@@ -39,7 +39,7 @@ export const record = (path: string, v: unknown, allowed: readonly string[]): Js
  * Whether an object has its own, defined key `k`.
  *
  * @example
- * has({ a: 1 }, 'a') // true
+ * Decode.has({ a: 1 }, 'a') // true
  * @since 0.2.0
  */
 export const has = (o: JsonRecord, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined;
@@ -48,7 +48,7 @@ export const has = (o: JsonRecord, k: string): boolean => Object.prototype.hasOw
  * A safe integer in [min, max].
  *
  * @example
- * integer('model.patch', 4, 1, 1024) // 4
+ * Decode.integer('model.patch', 4, 1, 1024) // 4
  * @since 0.2.0
  */
 export const integer = (path: string, v: unknown, min: number, max: number): number => {
@@ -61,7 +61,7 @@ export const integer = (path: string, v: unknown, min: number, max: number): num
  * A finite number in [min, max].
  *
  * @example
- * number('mask.ratio', 0.75, 0, 1) // 0.75
+ * Decode.number('mask.ratio', 0.75, 0, 1) // 0.75
  * @since 0.2.0
  */
 export const number = (path: string, v: unknown, min: number, max: number): number => {
@@ -74,7 +74,7 @@ export const number = (path: string, v: unknown, min: number, max: number): numb
  * A boolean.
  *
  * @example
- * bool('normPix', true) // true
+ * Decode.bool('normPix', true) // true
  * @since 0.2.0
  */
 export const bool = (path: string, v: unknown): boolean => {
@@ -86,7 +86,7 @@ export const bool = (path: string, v: unknown): boolean => {
  * A string.
  *
  * @example
- * text('branch.name', 'clean') // 'clean'
+ * Decode.text('branch.name', 'clean') // 'clean'
  * @since 0.2.0
  */
 export const text = (path: string, v: unknown, maxLength = 200): string => {
@@ -99,7 +99,7 @@ export const text = (path: string, v: unknown, maxLength = 200): string => {
  * One of some strings.
  *
  * @example
- * choice('pos', 'learned', ['learned', 'sincos'] as const) // 'learned'
+ * Decode.choice('pos', 'learned', ['learned', 'sincos'] as const) // 'learned'
  * @since 0.2.0
  */
 export const choice = <T extends string>(path: string, v: unknown, options: readonly T[]): T => {
@@ -112,7 +112,7 @@ export const choice = <T extends string>(path: string, v: unknown, options: read
  * An array, each element decoded at `path[i]`.
  *
  * @example
- * list('removed', [1, 2], (p, x) => integer(p, x, 0, 100)) // [1, 2]
+ * Decode.list('removed', [1, 2], (p, x) => Decode.integer(p, x, 0, 100)) // [1, 2]
  * @since 0.2.0
  */
 export const list = <T>(path: string, v: unknown, each: (path: string, v: unknown) => T, maxLength = 1_000_000): T[] => {
@@ -126,7 +126,7 @@ export const list = <T>(path: string, v: unknown, each: (path: string, v: unknow
  * properties, spread into the result).
  *
  * @example
- * ({ ...optional({ a: 1 }, 'x', 'a', (p, v) => integer(p, v, 0, 9)) }) // { a: 1 }
+ * ({ ...Decode.optional({ a: 1 }, 'x', 'a', (p, v) => Decode.integer(p, v, 0, 9)) }) // { a: 1 }
  * @since 0.2.0
  */
 export const optional = <K extends string, T>(
@@ -140,7 +140,7 @@ export const optional = <K extends string, T>(
  * Runs a smart constructor on decoded fields: its ConfigError is re-raised at `path`.
  *
  * @example
- * via('mask', v, () => Mask.random(r))
+ * Decode.via('mask', v, () => Mask.random(r))
  * @since 0.2.0
  */
 export const via = <T>(path: string, v: unknown, make: () => T): T => {
@@ -158,7 +158,7 @@ export const via = <T>(path: string, v: unknown, make: () => T): T => {
  * naming the file (`what` says which part of the file, such as `metadata`).
  *
  * @example
- * inFile('spec.json', 'spec', () => decodeModelSpec(JSON.parse(text)))
+ * Decode.inFile('spec.json', 'spec', () => decodeModelSpec('spec', JSON.parse(text)))
  * @since 0.2.0
  */
 export const inFile = <T>(file: string, what: string, decode: () => T): T => {
@@ -174,7 +174,7 @@ export const inFile = <T>(file: string, what: string, decode: () => T): T => {
  * Parses JSON text, a {@link FormatError} naming the file and the entry when it is not JSON.
  *
  * @example
- * parseJson('{"a":1}', 'spec.json', 'spec') // { a: 1 }
+ * Decode.parseJson('{"a":1}', 'spec.json', 'spec') // { a: 1 }
  * @since 0.2.0
  */
 export const parseJson = (textValue: string, file: string, what: string): unknown => {

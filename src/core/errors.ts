@@ -123,7 +123,7 @@ export class FormatError extends TesseraeError {
  * package to install.
  *
  * @example
- * new BackendError('node-gpu', 'cannot import @tensorflow/tfjs-node-gpu').message
+ * new BackendError('node-gpu', 'cannot import the tfjs-node-gpu package').message
  * @since 0.1.0
  */
 export class BackendError extends TesseraeError {

@@ -21,7 +21,7 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
  * All zeros.
  *
  * @example
- * zeros(key(0), [4])
+ * zeros(Key.key(0), [4])
  * @since 0.1.0
  */
 export const zeros: Initializer = (_key, shape) => tf.zeros([...shape]);
@@ -30,7 +30,7 @@ export const zeros: Initializer = (_key, shape) => tf.zeros([...shape]);
  * All ones.
  *
  * @example
- * ones(key(0), [4])
+ * ones(Key.key(0), [4])
  * @since 0.1.0
  */
 export const ones: Initializer = (_key, shape) => tf.ones([...shape]);
@@ -39,7 +39,7 @@ export const ones: Initializer = (_key, shape) => tf.ones([...shape]);
  * Normal with mean 0 and standard deviation `std` (MAE's CLS and mask tokens: 0.02).
  *
  * @example
- * normalInit(0.02)(key(0), [1, 1, 192])
+ * normalInit(0.02)(Key.key(0), [1, 1, 192])
  * @since 0.1.0
  */
 export const normalInit =
@@ -55,7 +55,7 @@ export const normalInit =
  * U(-a, a) with a = sqrt(6 / (fanIn + fanOut)).
  *
  * @example
- * xavierUniform(key(0), [192, 768])
+ * xavierUniform(Key.key(0), [192, 768])
  * @since 0.1.0
  */
 export const xavierUniform: Initializer = (key, shape) => {

@@ -32,7 +32,7 @@ const ROT = [13, 15, 26, 6, 17, 29, 16, 24] as const;
  * Threefry-2x32 with 20 rounds: encrypts the counter (x0, x1) under the key (k0, k1).
  *
  * @example
- * threefry2x32(0x13198a2e, 0x03707344, 0x243f6a88, 0x85a308d3) // [0xc4923a9c, 0x483df7a0]
+ * Key.threefry2x32(0x13198a2e, 0x03707344, 0x243f6a88, 0x85a308d3) // [0xc4923a9c, 0x483df7a0]
  * @since 0.1.0
  */
 export const threefry2x32 = (k0: number, k1: number, x0: number, x1: number): [number, number] => {
@@ -61,7 +61,7 @@ const SEED = 0x73656564; // 'seed'
  * A key from an integer seed (any non-negative safe integer).
  *
  * @example
- * const k = key(0)
+ * const k = Key.key(0)
  * @since 0.1.0
  */
 export const key = (seed: number): Key => {
@@ -75,7 +75,7 @@ export const key = (seed: number): Key => {
  * A key from its two words, as stored by a checkpoint (validates them).
  *
  * @example
- * fromWords([1, 2])
+ * Key.fromWords([1, 2])
  * @since 0.1.0
  */
 export const fromWords = (words: readonly number[]): Key => {
@@ -89,7 +89,7 @@ export const fromWords = (words: readonly number[]): Key => {
  * `n` independent keys from one.
  *
  * @example
- * const [kInit, kData] = split(key(0))
+ * const [kInit, kData] = Key.split(Key.key(0))
  * @since 0.1.0
  */
 export const split = (k: Key, n = 2): Key[] => {
@@ -116,8 +116,8 @@ const fnv1a = (s: string): number => {
  * independent across distinct data.
  *
  * @example
- * const stepKey = fold(runKey, 1234)
- * const layerKey = fold(initKey, 'encoder')
+ * const stepKey = Key.fold(runKey, 1234)
+ * const layerKey = Key.fold(initKey, 'encoder')
  * @since 0.1.0
  */
 export const fold = (k: Key, data: number | string): Key => {
@@ -136,7 +136,7 @@ export const fold = (k: Key, data: number | string): Key => {
  * A uint32 seed for APIs that take a number (tfjs' seeded ops).
  *
  * @example
- * tf.randomUniform([2], 0, 1, 'float32', toSeed(k))
+ * tf.randomUniform([2], 0, 1, 'float32', Key.toSeed(k))
  * @since 0.1.0
  */
 export const toSeed = (k: Key): number => threefry2x32(k[0], k[1], 0, SEED)[0];
@@ -168,7 +168,7 @@ const count = (field: string, n: number): number => {
  * `n` raw uint32 words.
  *
  * @example
- * bits(key(1), 4)
+ * Key.bits(Key.key(1), 4)
  * @since 0.1.0
  */
 export const bits = (k: Key, n: number): Uint32Array => {
@@ -182,7 +182,7 @@ export const bits = (k: Key, n: number): Uint32Array => {
  * `n` floats uniform in [0, 1), each exactly representable in float32 (24 random bits).
  *
  * @example
- * uniform(key(0), 3) // Float32Array(3) in [0, 1)
+ * Key.uniform(Key.key(0), 3) // Float32Array(3) in [0, 1)
  * @since 0.1.0
  */
 export const uniform = (k: Key, n: number): Float32Array => {
@@ -196,7 +196,7 @@ export const uniform = (k: Key, n: number): Float32Array => {
  * `n` standard normal floats (Box-Muller in double precision, rounded to float32).
  *
  * @example
- * normal(key(0), 4)
+ * Key.normal(Key.key(0), 4)
  * @since 0.1.0
  */
 export const normal = (k: Key, n: number): Float32Array => {
@@ -217,7 +217,7 @@ export const normal = (k: Key, n: number): Float32Array => {
  * `n` integers uniform in [lo, hi) (multiply-shift on 32 bits: bias below 2^-32 * (hi - lo)).
  *
  * @example
- * randint(key(0), 8, 1, 1001) // timesteps in 1..1000
+ * Key.randint(Key.key(0), 8, 1, 1001) // timesteps in 1..1000
  * @since 0.1.0
  */
 export const randint = (k: Key, n: number, lo: number, hi: number): Int32Array => {
@@ -235,7 +235,7 @@ export const randint = (k: Key, n: number, lo: number, hi: number): Int32Array =
  * A uniformly random permutation of 0..n-1 (Fisher-Yates).
  *
  * @example
- * permutation(key(3), 5) // e.g. Int32Array [3, 0, 4, 1, 2]
+ * Key.permutation(Key.key(3), 5) // e.g. Int32Array [3, 0, 4, 1, 2]
  * @since 0.1.0
  */
 export const permutation = (k: Key, n: number): Int32Array => {

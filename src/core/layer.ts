@@ -29,7 +29,7 @@ export interface Ctx {
  * A context from a key.
  *
  * @example
- * layer.apply(params, x, ctx(key(0)))
+ * dense(64).apply(params, x, ctx(Key.key(0)))
  * @since 0.1.0
  */
 export const ctx = (key: Key, training = false): Ctx => ({ key, training });
@@ -59,8 +59,8 @@ export interface Init<P, O> {
  *
  * @example
  * const d = dense(64)
- * const { params, outSpec } = d.init(key(0), spec([-1, 32]))
- * const y = d.apply(params, x, ctx(key(1)))
+ * const { params, outSpec } = d.init(Key.key(0), spec([-1, 32]))
+ * const y = d.apply(params, x, ctx(Key.key(1)))
  * @since 0.1.0
  */
 export interface Layer<P extends Params, I, O> {

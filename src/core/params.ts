@@ -29,7 +29,8 @@ export type NoParams = { readonly [k: string]: never };
  * The empty params value.
  *
  * @example
- * lift('double', (x: Tensor) => tf.mul(x, 2)).init(key(0), spec([-1])).params // noParams
+ * lift('double', (x: Tensor) => tf.mul(x, 2), (s) => s).init(Key.key(0), spec([-1])).params // noParams
+ * @since 0.1.0
  */
 export const noParams: NoParams = Object.freeze({});
 

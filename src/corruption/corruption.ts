@@ -149,7 +149,7 @@ export const mixture = (patching: Patching, branches: readonly WeightedBranch[],
  * Which branch each of `batch` rows gets (an index into `c.branches`).
  *
  * @example
- * assignBranches(umdCorruption, key(0), 8) // Int32Array [0, 0, 0, 0, 1, 1, 1, 1]
+ * assignBranches(umdCorruption, Key.key(0), 8) // Int32Array [0, 0, 0, 0, 1, 1, 1, 1]
  * @since 0.1.0
  */
 export const assignBranches = (c: Corruption, key: Key, batch: number): Int32Array => {
@@ -234,7 +234,7 @@ export interface CorruptOptions {
  * the noise each get their own key split from `key`.
  *
  * @example
- * corruptPatches(b, key(0), grid, x0)
+ * corruptPatches(b, Key.key(0), grid, x0)
  * @since 0.1.0
  */
 export const corruptPatches = (b: Branch, key: Key, grid: Grid, x0: Tensor, o: CorruptOptions = {}): Corrupted => {
@@ -282,7 +282,7 @@ export const corruptPatches = (b: Branch, key: Key, grid: Grid, x0: Tensor, o: C
  * noise.
  *
  * @example
- * const groups = corrupt(Method.mae({ patch: 4 }), key(0), images)
+ * const groups = corrupt(Method.mae({ patch: 4 }), Key.key(0), images)
  * @since 0.1.0
  */
 export const corrupt = (c: Corruption, key: Key, images: Tensor): Corrupted[] => {

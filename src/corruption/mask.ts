@@ -198,7 +198,7 @@ export const removedIds = (m: Mask, rows: number, cols: number, times = 1): numb
  * {@link ConfigError} naming `what` (the mask as the user wrote it).
  *
  * @example
- * requireVisible(drawMask(Mask.random(0.999), key(0), 2, { rows: 8, cols: 8 }), 'random:0.999') // throws: removes all 64
+ * requireVisible(drawMask(Mask.random(0.999), Key.key(0), 2, { rows: 8, cols: 8 }), 'random:0.999') // throws: removes all 64
  * @since 0.2.0
  */
 export const requireVisible = (draw: MaskDraw, what: string, field = 'mask'): MaskDraw => {
@@ -217,9 +217,9 @@ export const requireVisible = (draw: MaskDraw, what: string, field = 'mask'): Ma
  * masks list the kept tokens in index order, then the removed ones.
  *
  * @example
- * const d = drawMask(Mask.random(0.75), key(0), 8, { rows: 8, cols: 8 })
+ * const d = drawMask(Mask.random(0.75), Key.key(0), 8, { rows: 8, cols: 8 })
  * d.keep // 16
- * drawMask(Mask.tube(0.75), key(0), 8, { times: 4, rows: 8, cols: 8 }).keep // 64
+ * drawMask(Mask.tube(0.75), Key.key(0), 8, { times: 4, rows: 8, cols: 8 }).keep // 64
  * @since 0.1.0
  */
 export const drawMask = (

@@ -42,7 +42,7 @@ export const Time = {
  * `n` timesteps for a schedule of `steps` steps.
  *
  * @example
- * sampleTime(Time.uniform(), key(0), 4, 1000) // Int32Array of 4 values in 1..1000
+ * sampleTime(Time.uniform(), Key.key(0), 4, 1000) // Int32Array of 4 values in 1..1000
  * @since 0.1.0
  */
 export const sampleTime = (time: Time, key: Key, n: number, steps: number): Int32Array => {

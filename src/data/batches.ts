@@ -42,7 +42,7 @@ const epochPermutation = (key: Key, epoch: number, n: number): Int32Array => {
  * run through epoch permutations back to back (a batch may straddle two epochs).
  *
  * @example
- * batchIndices(key(0), 100, 32, 3) // the 4th batch
+ * batchIndices(Key.key(0), 100, 32, 3) // the 4th batch
  * @since 0.1.0
  */
 export const batchIndices = (key: Key, count: number, size: number, index: number): Int32Array => {
@@ -70,7 +70,7 @@ export type Norm = { readonly mean: readonly number[]; readonly std: readonly nu
  * Per-channel mean and standard deviation of a dataset (for input normalisation).
  *
  * @example
- * const stats = channelStats(train)
+ * const stats = channelStats(trainSet)
  * @since 0.1.0
  */
 export const channelStats = (d: LabelledImages): { readonly mean: number[]; readonly std: number[] } => {
@@ -136,7 +136,7 @@ export const assertUnitRange = (what: string, d: LabelledImages): void => {
  * (x - mean) / std.
  *
  * @example
- * const images = batchTensor(train, batchIndices(k, train.count, 64, step), stats)
+ * const images = batchTensor(trainSet, batchIndices(k, trainSet.count, 64, i), stats)
  * @since 0.1.0
  */
 export const batchTensor = (
@@ -149,7 +149,7 @@ export const batchTensor = (
  * The host data of {@link batchTensor}: row-major [B, H, W, C], normalised per channel.
  *
  * @example
- * const images = batchHost(train, indices, stats)
+ * const images = batchHost(trainSet, indices, stats)
  * @since 0.1.0
  */
 export const batchHost = (

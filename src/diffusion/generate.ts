@@ -62,7 +62,8 @@ export interface GenerateShape {
  * used when it gives one, else its x0 estimate.
  *
  * @example
- * const x = generate(denoise, Schedule.cosine(), { tokens: 64, patchDim: 48, classes: 10 }, { labels: [3, 3, 3], guidance: 3, sampler: Sampler.ddim({ steps: 50, eta: 1 }), key: key(0), clip: null })
+ * const { denoise, schedule } = generator(model, params, Key.key(0))
+ * const x = generate(denoise, schedule, { tokens: 64, patchDim: 48, classes: 10 }, { labels: [3, 3, 3], guidance: 3, sampler: Sampler.ddim({ steps: 50, eta: 1 }), key: Key.key(1), clip: null })
  * @since 0.1.0
  */
 export const generate = (denoise: GuidedDenoiser, schedule: Schedule, shape: GenerateShape, o: GenerateOptions): Tensor => {

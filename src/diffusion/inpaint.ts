@@ -74,7 +74,8 @@ const estimate = (out: ReturnType<Denoiser>, table: ReturnType<typeof tableOf>, 
  * is called once per step with `ctx(fold(key, i))`. Returns the inpainted patches.
  *
  * @example
- * for (const s of inpaintSteps(denoise, Schedule.cosine(), x0, draw, { sampler: Sampler.ddim({ steps: 50 }), key: key(0), clip: null })) console.log(s.i, s.t)
+ * const { denoise, schedule, x0 } = inpainter(model, params, images, draw, Key.key(0))
+ * for (const s of inpaintSteps(denoise, schedule, x0, draw, { sampler: Sampler.ddim({ steps: 50 }), key: Key.key(1), clip: null })) console.log(s.i, s.t)
  * @since 0.1.0
  */
 export function* inpaintSteps(
@@ -120,7 +121,8 @@ export function* inpaintSteps(
  * {@link inpaintSteps} run to the end, keeping the x0 estimates of the steps in `record`.
  *
  * @example
- * const { result, steps } = inpaint(denoise, schedule, x0, draw, { sampler: Sampler.ddim({ steps: 50 }), key: key(0), clip: null, record: [0, 49] })
+ * const { denoise, schedule, x0 } = inpainter(model, params, images, draw, Key.key(0))
+ * const { result, steps } = inpaint(denoise, schedule, x0, draw, { sampler: Sampler.ddim({ steps: 50 }), key: Key.key(1), clip: null, record: [0, 49] })
  * @since 0.1.0
  */
 export const inpaint = (denoise: Denoiser, schedule: Schedule, x0: Tensor, draw: MaskDraw, o: InpaintOptions): Inpainted => {

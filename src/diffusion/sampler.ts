@@ -124,7 +124,7 @@ const needNoise = (z: Tensor | null): Tensor => {
  * from paying for noise it throws away.
  *
  * @example
- * const z = stepNoise(Sampler.ddpm(), fold(key(0), 'z'), 0, 999, [n, l, p])
+ * const z = stepNoise(Sampler.ddpm(), Key.fold(Key.key(0), 'z'), 0, 999, [n, l, p])
  * @since 0.2.0
  */
 export const stepNoise = (s: Sampler, key: Key, i: number, tPrev: number, shape: readonly number[]): Tensor | null =>

@@ -74,7 +74,7 @@ export const layerIndex = (path: string, depth: number): number => {
  * replace `backbone` with a checkpoint's encoder params to fine-tune.
  *
  * @example
- * const clf = classifier(encoderOf(built), 10)
+ * const clf = classifier(encoderOf(model), 10)
  * @since 0.1.0
  */
 export const classifier = (enc: Encoder, classes: number, options: { readonly labelSmoothing?: number } = {}): Classifier => {

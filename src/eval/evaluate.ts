@@ -82,7 +82,7 @@ export interface EvalResult {
  * Evaluates a model's encoder (frozen for ridge, linear and k-NN; trained for fine-tuning).
  *
  * @example
- * const r = await evaluate(built, params, train, test, norm, { probes: ['ridge', 'knn'] })
+ * const r = await evaluate(model, params, trainSet, testSet, norm, { probes: ['ridge', 'knn'] })
  * @since 0.1.0
  */
 export const evaluate = async (

@@ -104,7 +104,7 @@ export interface Features {
  * outputs as host data [count * width]; leaves no tensors behind.
  *
  * @example
- * const logits = mapBatches(data, norm, 256, 10, (images) => model(images))
+ * const logits = mapBatches(data, norm, 256, 10, (images) => head.apply(params, images, ctx(Key.key(0))))
  * @since 0.1.0
  */
 export const mapBatches = (
@@ -152,7 +152,7 @@ export const classCount = (data: LabelledImages): number =>
  * tensors behind.
  *
  * @example
- * const train = extractFeatures(encoderOf(built), params, data, norm)
+ * const features = extractFeatures(encoderOf(model), params, data, norm)
  * @since 0.1.0
  */
 export const extractFeatures = (

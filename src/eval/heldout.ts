@@ -107,7 +107,7 @@ export const maskedSsim = (grid: Grid, pred: Tensor, x0: Tensor, mask: Tensor, n
  * patches pasted). A model with neither (DiT, MaskDiT) gets a ConfigError.
  *
  * @example
- * const { pred, x0, mask } = predictRemoved(model, params, images, draw, norm, key(0))
+ * const { pred, x0, mask } = predictRemoved(model, params, images, draw, norm, Key.key(0))
  * @since 0.1.0
  */
 export const predictRemoved = (
@@ -161,7 +161,7 @@ export const predictRemoved = (
  * eps head.
  *
  * @example
- * const { pred, x0, xt } = denoise(model, params, images, 100, key(0))
+ * const { pred, x0, xt } = denoise(model, params, images, 100, Key.key(0))
  * @since 0.1.0
  */
 export const denoise = (m: Model, params: Params, images: Tensor, t: number, k: Key): { pred: Tensor; x0: Tensor; xt: Tensor } => {
@@ -207,7 +207,7 @@ export const heldOutKind = (c: Corruption): 'masked' | 'denoise-t100' => (inpain
  * image (see {@link heldOutKind}).
  *
  * @example
- * const { psnr, ssim, cells } = heldOutEval(model, params, images, norm, key(0))
+ * const { psnr, ssim, cells } = heldOutEval(model, params, images, norm, Key.key(0))
  * @since 0.1.0
  */
 export const heldOutEval = (

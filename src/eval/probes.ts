@@ -15,6 +15,7 @@ import { finite, int, positive, positiveInt } from '../core/check.js';
 import { ConfigError, DataError, ShapeError } from '../core/errors.js';
 import { fold, key as makeKey, permutation, type Key } from '../core/key.js';
 import type { Features } from './features.js';
+import { addDiagonal, cholesky, choleskySolve, columnGram, rowGram, selectRows, transposeTimes } from './linalg.js';
 
 const checkFeatures = (what: string, f: Features): void => {
   if (f.data.length !== f.count * f.dim) throw new ShapeError(`${what}.data`, `[${f.count} * ${f.dim}]`, [f.data.length]);
@@ -38,7 +39,7 @@ const checkPair = (train: Features, test: Features): void => {
  * Rows of a feature set.
  *
  * @example
- * const few = subset(train, fewShotIndices(train.labels, train.classes, 10, key(0)))
+ * const few = subset(trainSet, fewShotIndices(trainSet.labels, trainSet.classes, 10, Key.key(0)))
  * @since 0.1.0
  */
 export const subset = (f: Features, rows: ArrayLike<number>): Features => {
@@ -58,7 +59,7 @@ export const subset = (f: Features, rows: ArrayLike<number>): Features => {
  * fewer samples is a ConfigError naming it.
  *
  * @example
- * fewShotIndices(labels, 10, 5, key(0)) // 50 indices
+ * fewShotIndices(labels, 10, 5, Key.key(0)) // 50 indices
  * @since 0.1.0
  */
 export const fewShotIndices = (labels: Int32Array, classes: number, shots: number, k: Key): Int32Array => {
@@ -78,7 +79,7 @@ export const fewShotIndices = (labels: Int32Array, classes: number, shots: numbe
  * deviation), and a function applying them to any feature set.
  *
  * @example
- * const s = standardizer(train); const z = s.apply(test)
+ * const s = standardizer(trainSet); const z = s.apply(testSet)
  * @since 0.1.0
  */
 export const standardizer = (
@@ -101,40 +102,6 @@ export const standardizer = (
     return z;
   };
   return { mean, std, apply };
-};
-
-/** In-place Cholesky factor (lower) of a symmetric positive definite m x m matrix. */
-const cholesky = (a: Float64Array, m: number): Float64Array => {
-  for (let j = 0; j < m; j++) {
-    let s = a[j * m + j]!;
-    for (let k = 0; k < j; k++) s -= a[j * m + k]! * a[j * m + k]!;
-    if (!(s > 0)) throw new ConfigError('ridge.lambda', 'too small', 'the regularised Gram matrix is not positive definite');
-    const l = Math.sqrt(s);
-    a[j * m + j] = l;
-    for (let i = j + 1; i < m; i++) {
-      let t = a[i * m + j]!;
-      for (let k = 0; k < j; k++) t -= a[i * m + k]! * a[j * m + k]!;
-      a[i * m + j] = t / l;
-    }
-  }
-  return a;
-};
-
-/** Solves (L L^T) X = B for X, B [m, c] in place. */
-const cholSolve = (l: Float64Array, m: number, b: Float64Array, c: number): Float64Array => {
-  for (let col = 0; col < c; col++) {
-    for (let i = 0; i < m; i++) {
-      let s = b[i * c + col]!;
-      for (let k = 0; k < i; k++) s -= l[i * m + k]! * b[k * c + col]!;
-      b[i * c + col] = s / l[i * m + i]!;
-    }
-    for (let i = m - 1; i >= 0; i--) {
-      let s = b[i * c + col]!;
-      for (let k = i + 1; k < m; k++) s -= l[k * m + i]! * b[k * c + col]!;
-      b[i * c + col] = s / l[i * m + i]!;
-    }
-  }
-  return b;
 };
 
 /**
@@ -166,39 +133,11 @@ export const ridgeFit = (x: Float64Array, n: number, d: number, labels: Int32Arr
   for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) y[i * c + k] = labels[i] === k ? 1 : -1;
   for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) bias[k]! += y[i * c + k]! / n;
   for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) y[i * c + k]! -= bias[k]!;
-  const weights = new Float64Array(d * c);
-  if (n >= d) {
-    const g = new Float64Array(d * d);
-    for (let i = 0; i < n; i++) {
-      const row = i * d;
-      for (let a = 0; a < d; a++) {
-        const va = x[row + a]!;
-        if (va === 0) continue;
-        const ga = a * d;
-        for (let b = 0; b <= a; b++) g[ga + b]! += va * x[row + b]!;
-      }
-    }
-    for (let a = 0; a < d; a++) {
-      g[a * d + a]! += lambda;
-      for (let b = 0; b < a; b++) g[b * d + a] = g[a * d + b]!;
-    }
-    for (let i = 0; i < n; i++)
-      for (let a = 0; a < d; a++) for (let k = 0; k < c; k++) weights[a * c + k]! += x[i * d + a]! * y[i * c + k]!;
-    cholSolve(cholesky(g, d), d, weights, c);
-  } else {
-    const g = new Float64Array(n * n);
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j <= i; j++) {
-        let s = 0;
-        for (let a = 0; a < d; a++) s += x[i * d + a]! * x[j * d + a]!;
-        g[i * n + j] = s;
-        g[j * n + i] = s;
-      }
-    for (let i = 0; i < n; i++) g[i * n + i]! += lambda;
-    const alpha = cholSolve(cholesky(g, n), n, Float64Array.from(y), c);
-    for (let i = 0; i < n; i++)
-      for (let a = 0; a < d; a++) for (let k = 0; k < c; k++) weights[a * c + k]! += x[i * d + a]! * alpha[i * c + k]!;
-  }
+  const notPositive = (): Error => new ConfigError('ridge.lambda', 'too small', 'the regularised Gram matrix is not positive definite');
+  const weights =
+    n >= d
+      ? choleskySolve(cholesky(addDiagonal(columnGram(x, n, d), d, lambda), d, notPositive), d, transposeTimes(x, n, d, y, c), c)
+      : transposeTimes(x, n, d, choleskySolve(cholesky(addDiagonal(rowGram(x, n, d), n, lambda), n, notPositive), n, y, c), c);
   return { weights, bias, dim: d, classes: c };
 };
 
@@ -225,17 +164,11 @@ const accuracyOf = (pred: Int32Array, labels: Int32Array): number => {
   return pred.length === 0 ? 0 : hit / pred.length;
 };
 
-const rowsOf = (x: Float64Array, d: number, rows: readonly number[]): Float64Array => {
-  const out = new Float64Array(rows.length * d);
-  rows.forEach((r, i) => out.set(x.subarray(r * d, (r + 1) * d), i * d));
-  return out;
-};
-
 /**
  * The default lambda grid of {@link ridgeProbe}: powers of 4 from 1/16 to 16384 (big_vision's
  * fixed choice, 1024, is in it).
  * @example
- * ridgeProbe(train, test, { lambdas: RIDGE_LAMBDAS.slice(4) })
+ * ridgeProbe(trainSet, testSet, { lambdas: RIDGE_LAMBDAS.slice(4) })
  */
 export const RIDGE_LAMBDAS: readonly number[] = Array.from({ length: 10 }, (_, i) => 4 ** (i - 2));
 
@@ -257,7 +190,7 @@ export interface RidgeResult {
  * and report test accuracy.
  *
  * @example
- * const { accuracy, lambda } = ridgeProbe(subset(train, fewShotIndices(train.labels, 10, 10, key(0))), test)
+ * const { accuracy, lambda } = ridgeProbe(subset(trainSet, fewShotIndices(trainSet.labels, 10, 10, Key.key(0))), testSet)
  * @since 0.1.0
  */
 export const ridgeProbe = (
@@ -281,14 +214,14 @@ export const ridgeProbe = (
       const fit: number[] = [];
       order.forEach((r, i) => (i % folds === f ? held : fit).push(r));
       const m = ridgeFit(
-        rowsOf(z, d, fit),
+        selectRows(z, d, fit),
         fit.length,
         d,
         Int32Array.from(fit, (r) => train.labels[r]!),
         train.classes,
         lambda,
       );
-      const pred = predictLinear(rowsOf(z, d, held), held.length, d, m.weights, m.bias, train.classes);
+      const pred = predictLinear(selectRows(z, d, held), held.length, d, m.weights, m.bias, train.classes);
       held.forEach((r, i) => (hit += pred[i] === train.labels[r] ? 1 : 0));
     }
     return { lambda, accuracy: hit / train.count };
@@ -335,7 +268,7 @@ export interface LinearProbeResult {
  * layer trained with softmax cross-entropy and SGD with momentum (warmup, then cosine per step).
  *
  * @example
- * const { accuracy } = linearProbe(train, test, { epochs: 50 })
+ * const { accuracy } = linearProbe(trainSet, testSet, { epochs: 50 })
  * @since 0.1.0
  */
 export const linearProbe = (train: Features, test: Features, options: LinearProbeOptions = {}): LinearProbeResult => {
@@ -428,7 +361,7 @@ const unitRows = (f: Features): Float64Array => {
  * exp(similarity / temperature) (DINO's weighted k-NN), the heaviest class wins.
  *
  * @example
- * knnProbe(train, test, { k: 20 })
+ * knnProbe(trainSet, testSet, { k: 20 })
  * @since 0.1.0
  */
 export const knnProbe = (

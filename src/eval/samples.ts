@@ -17,74 +17,9 @@ import type { LabelledImages } from '../data/synthetic.js';
 import { classify, type Classifier, type ClassifierParams } from './classify.js';
 import { mapBatches } from './features.js';
 import type { Norm } from './heldout.js';
+import { matmul, meanCovariance, psdSqrt, symmetricEigen } from './linalg.js';
 
-/**
- * Eigen-decomposition of a symmetric n x n matrix (cyclic Jacobi rotations, float64): the
- * eigenvalues and the eigenvectors as the columns of `vectors` (row-major n x n).
- *
- * @example
- * const { values } = symmetricEigen(Float64Array.from([2, 1, 1, 2]), 2) // [1, 3] in some order
- * @since 0.1.0
- */
-export const symmetricEigen = (matrix: Float64Array, n: number): { readonly values: Float64Array; readonly vectors: Float64Array } => {
-  if (matrix.length !== n * n) throw new ShapeError('matrix', `[${n}, ${n}]`, [matrix.length]);
-  const a = Float64Array.from(matrix);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let total = 0;
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < n; j++) {
-        const x = a[i * n + j]! ** 2;
-        total += x;
-        if (i !== j) off += x;
-      }
-    if (off <= 1e-24 * Math.max(total, 1e-300)) break;
-    for (let p = 0; p < n - 1; p++)
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q]!;
-        if (apq === 0) continue;
-        const theta = (a[q * n + q]! - a[p * n + p]!) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p]!;
-          const akq = a[k * n + q]!;
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k]!;
-          const aqk = a[q * n + k]!;
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p]!;
-          const vkq = v[k * n + q]!;
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-  }
-  return { values: Float64Array.from({ length: n }, (_, i) => a[i * n + i]!), vectors: v };
-};
-
-/** Mean [d] and covariance [d, d] (divided by n - 1) of rows [n, d]. */
-const moments = (x: Float32Array, n: number, d: number): { mean: Float64Array; cov: Float64Array } => {
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) mean[a]! += x[i * d + a]! / n;
-  const cov = new Float64Array(d * d);
-  for (let i = 0; i < n; i++)
-    for (let a = 0; a < d; a++) {
-      const va = x[i * d + a]! - mean[a]!;
-      for (let b = 0; b <= a; b++) cov[a * d + b]! += (va * (x[i * d + b]! - mean[b]!)) / Math.max(n - 1, 1);
-    }
-  for (let a = 0; a < d; a++) for (let b = 0; b < a; b++) cov[b * d + a] = cov[a * d + b]!;
-  return { mean, cov };
-};
+export { symmetricEigen } from './linalg.js';
 
 /**
  * Fréchet distance between Gaussians fitted to two feature sets [n, d] and [m, d]:
@@ -98,29 +33,11 @@ export const frechetDistance = (x: Float32Array, n: number, y: Float32Array, m: 
   if (x.length !== n * d) throw new ShapeError('real features', `[${n}, ${d}]`, [x.length]);
   if (y.length !== m * d) throw new ShapeError('sample features', `[${m}, ${d}]`, [y.length]);
   if (n < 2 || m < 2) throw new ConfigError('count', Math.min(n, m), 'the Fréchet distance needs at least two samples on each side');
-  const p = moments(x, n, d);
-  const q = moments(y, m, d);
-  const e = symmetricEigen(p.cov, d);
-  // S = C1^1/2 = V diag(sqrt(max(l, 0))) V^T
-  const s = new Float64Array(d * d);
-  for (let i = 0; i < d; i++)
-    for (let j = 0; j < d; j++) {
-      let acc = 0;
-      for (let k = 0; k < d; k++) acc += e.vectors[i * d + k]! * Math.sqrt(Math.max(e.values[k]!, 0)) * e.vectors[j * d + k]!;
-      s[i * d + j] = acc;
-    }
-  const sc = new Float64Array(d * d);
-  for (let i = 0; i < d; i++)
-    for (let k = 0; k < d; k++) {
-      const sik = s[i * d + k]!;
-      for (let j = 0; j < d; j++) sc[i * d + j]! += sik * q.cov[k * d + j]!;
-    }
-  const msym = new Float64Array(d * d);
-  for (let i = 0; i < d; i++)
-    for (let k = 0; k < d; k++) {
-      const v = sc[i * d + k]!;
-      for (let j = 0; j < d; j++) msym[i * d + j]! += v * s[k * d + j]!;
-    }
+  const p = meanCovariance(x, n, d);
+  const q = meanCovariance(y, m, d);
+  // S = C1^1/2, then S C2 S
+  const s = psdSqrt(p.cov, d);
+  const msym = matmul(matmul(s, q.cov, d, d, d), s, d, d, d);
   const traceSqrt = symmetricEigen(msym, d).values.reduce((acc, l) => acc + Math.sqrt(Math.max(l, 0)), 0);
   let dist = 0;
   for (let a = 0; a < d; a++) dist += (p.mean[a]! - q.mean[a]!) ** 2 + p.cov[a * d + a]! + q.cov[a * d + a]!;

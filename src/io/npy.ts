@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { ConfigError, FormatError } from '../core/errors.js';
+import { ELEMENT_TYPES, halfToFloat, HOST_LE } from './dtypes.js';
 
 /** In-memory representation of each dtype: float16 widens to float32, int64 narrows (checked) to int32. */
 export interface NpyDataMap {
@@ -65,9 +66,8 @@ export interface NpyInput {
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 /** NumPy's NPY_MAXDIMS (2.x). */
 const MAX_DIMS = 64;
-const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** dtype by kind + itemsize of a `descr` such as `<f4`. */
+/** dtype by kind + itemsize of a `descr` such as `<f4` (the itemsize is the element type's size). */
 const DTYPES: Record<string, NpyDType> = {
   f2: 'float16',
   f4: 'float32',
@@ -87,13 +87,13 @@ const DESCR: Record<NpyDType, string> = Object.fromEntries(
 
 /** Typed array of each dtype whose bytes are used as they are. */
 const VIEWS = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
+  float32: ELEMENT_TYPES.float32.array,
+  float64: ELEMENT_TYPES.float64.array,
+  int8: ELEMENT_TYPES.int8.array,
+  int16: ELEMENT_TYPES.int16.array,
+  int32: ELEMENT_TYPES.int32.array,
+  uint16: ELEMENT_TYPES.uint16.array,
+  uint32: ELEMENT_TYPES.uint32.array,
 } as const;
 
 // ---------------------------------------------------------------- Python literal parser
@@ -224,15 +224,6 @@ const fortranToC = (src: Uint8Array, size: number, shape: readonly number[]): Ui
   return out;
 };
 
-const halfToFloat = (h: number): number => {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-};
-
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 /** float32 → IEEE half bits, round to nearest even. */
@@ -344,7 +335,7 @@ export const readNpyHeader = (read: (offset: number, length: number) => Uint8Arr
   const dm = /^([<>|=])([a-zA-Z]\d+)$/.exec(descr);
   const dtype = dm === null ? undefined : DTYPES[dm[2]!];
   if (dm === null || dtype === undefined) return bad(`unsupported dtype '${descr}'`);
-  const size = Number(dm[2]!.slice(1));
+  const size = ELEMENT_TYPES[dtype].size;
   if (size > 1 && dm[1] !== '<' && dm[1] !== '>') bad(`unsupported dtype '${descr}': a ${size}-byte type needs byte order '<' or '>'`);
   if (typeof fortran !== 'boolean') return bad(`fortran_order must be True or False, got ${pyRepr(fortran)}`);
 
@@ -393,6 +384,7 @@ const copyBytes = (src: Uint8Array): Uint8Array<ArrayBuffer> => {
  * with them.
  *
  * @example
+ * import { readFileSync } from 'node:fs'
  * const { shape, data } = readNpy(readFileSync('x.npy'), 'x.npy')
  * @since 0.1.0
  */
@@ -566,7 +558,7 @@ export const writeNpy = (arr: NpyInput): Uint8Array => {
     throw new ConfigError('npy shape', shape, `must be at most ${MAX_DIMS} non-negative integers`);
   const count = shape.reduce((n, d) => n * d, 1);
   if (count !== data.length) throw new ConfigError('npy shape', shape, `holds ${count} elements but data has ${data.length}`);
-  const size = Number(DESCR[dtype].slice(2));
+  const size = ELEMENT_TYPES[dtype].size;
 
   let body: Uint8Array;
   if (dtype === 'float16') {

@@ -147,6 +147,7 @@ const ihdrOf = (img: Image8): Uint8Array => {
  * play it; others show the first frame), looping forever, each frame shown `delayMs`.
  *
  * @example
+ * import { deflateSync } from 'node:zlib'
  * const bytes = encodeApng([frame0, frame1, frame2], 200, (raw) => deflateSync(raw))
  * @since 0.1.0
  */

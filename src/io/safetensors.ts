@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { ConfigError, FormatError } from '../core/errors.js';
+import { ELEMENT_TYPES, halfToFloat, HOST_LE, type ElementType } from './dtypes.js';
 
 /** In-memory representation of each dtype; F16 and BF16 keep their raw 16-bit patterns. */
 export interface SafeDataMap {
@@ -60,41 +61,28 @@ export interface Safetensors {
   readonly metadata: Record<string, string>;
 }
 
-const SIZES: Record<SafeDType, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U64: 8,
-  U32: 4,
-  U16: 2,
-  U8: 1,
-  BOOL: 1,
-};
-const ARRAYS = {
-  F64: Float64Array,
-  F32: Float32Array,
-  F16: Uint16Array,
-  BF16: Uint16Array,
-  I64: BigInt64Array,
-  I32: Int32Array,
-  I16: Int16Array,
-  I8: Int8Array,
-  U64: BigUint64Array,
-  U32: Uint32Array,
-  U16: Uint16Array,
-  U8: Uint8Array,
-  BOOL: Uint8Array,
-} as const;
+/** The element type each dtype name stands for, in the order error messages list them. */
+const ELEMENTS = {
+  F64: 'float64',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U64: 'uint64',
+  U32: 'uint32',
+  U16: 'uint16',
+  U8: 'uint8',
+  BOOL: 'bool',
+} as const satisfies Record<SafeDType, ElementType>;
+/** Item size in bytes of a dtype. */
+const sizeOf = (dtype: SafeDType): number => ELEMENT_TYPES[ELEMENTS[dtype]].size;
 /** The reference implementation's limit on the header size. */
 const MAX_HEADER = 100_000_000;
-const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-const isDType = (d: unknown): d is SafeDType => typeof d === 'string' && Object.prototype.hasOwnProperty.call(SIZES, d);
+const isDType = (d: unknown): d is SafeDType => typeof d === 'string' && Object.prototype.hasOwnProperty.call(ELEMENTS, d);
 
 /**
  * Copies little-endian bytes into a fresh aligned buffer in host order. (Not `src.slice()`: on a
@@ -108,7 +96,7 @@ const hostCopy = (src: Uint8Array, size: number): Uint8Array<ArrayBuffer> => {
 };
 
 const makeTensor = (dtype: SafeDType, shape: number[], bytes: Uint8Array): SafeTensor => {
-  const buf = hostCopy(bytes, SIZES[dtype]).buffer;
+  const buf = hostCopy(bytes, sizeOf(dtype)).buffer;
   switch (dtype) {
     case 'F64':
       return { dtype, shape, data: new Float64Array(buf) };
@@ -216,7 +204,7 @@ export const readSafetensors = (bytes: Uint8Array, file: string): Safetensors =>
     if (!(0 <= b && b <= en && en <= size))
       bad(`${at}: data_offsets [${b}, ${en}] do not satisfy 0 <= begin <= end <= ${size} (the buffer length)`);
     const count = countUpTo(dims, size);
-    const need = count * SIZES[dtype];
+    const need = count * sizeOf(dtype);
     if (need !== en - b)
       bad(
         `${at}: data_offsets span ${en - b} bytes but shape [${dims.join(', ')}] of ${dtype} needs ${count === Infinity ? `more than ${size}` : need}`,
@@ -245,15 +233,6 @@ export const readSafetensors = (bytes: Uint8Array, file: string): Safetensors =>
     tensors.set(name, t);
   }
   return { tensors, metadata };
-};
-
-const halfToFloat = (h: number): number => {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 };
 
 /**
@@ -315,16 +294,17 @@ export const writeSafetensors = (
     if (name === '__metadata__') throw new ConfigError('tensor name', name, 'is reserved for metadata');
     seen.add(name);
     const { dtype, shape, data } = t;
-    if (!isDType(dtype)) throw new ConfigError(`${name}.dtype`, dtype, `must be one of ${Object.keys(SIZES).join(', ')}`);
-    if (!(data instanceof ARRAYS[dtype]))
-      throw new ConfigError(`${name}.data`, Object.prototype.toString.call(data), `${dtype} needs a ${ARRAYS[dtype].name}`);
+    if (!isDType(dtype)) throw new ConfigError(`${name}.dtype`, dtype, `must be one of ${Object.keys(ELEMENTS).join(', ')}`);
+    const array = ELEMENT_TYPES[ELEMENTS[dtype]].array;
+    if (!(data instanceof array))
+      throw new ConfigError(`${name}.data`, Object.prototype.toString.call(data), `${dtype} needs a ${array.name}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
       throw new ConfigError(`${name}.shape`, shape, 'entries must be non-negative integers');
     const count = countUpTo(shape, Number.MAX_SAFE_INTEGER);
     if (count !== data.length) throw new ConfigError(`${name}.data.length`, data.length, `shape [${shape.join(', ')}] needs ${count}`);
     const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (dtype === 'BOOL' && raw.some((x) => x > 1)) throw new ConfigError(`${name}.data`, 'BOOL', 'values must be 0 or 1');
-    chunks.push(HOST_LE ? raw : hostCopy(raw, SIZES[dtype]));
+    chunks.push(HOST_LE ? raw : hostCopy(raw, sizeOf(dtype)));
     parts.push(`${JSON.stringify(name)}:${JSON.stringify({ dtype, shape, data_offsets: [offset, offset + raw.length] })}`);
     offset += raw.length;
   }

@@ -50,7 +50,7 @@ const inWidth = (name: string, shape: readonly number[]): number => {
  *
  * @example
  * const d = dense(64)
- * const { params } = d.init(key(0), spec([-1, 16, 32])) // kernel [32, 64], bias [64]
+ * const { params } = d.init(Key.key(0), spec([-1, 16, 32])) // kernel [32, 64], bias [64]
  * @since 0.1.0
  */
 export const dense = (units: number, options: DenseOptions = {}, name = 'dense'): Layer<DenseParams, Tensor, Tensor> => {
@@ -105,7 +105,7 @@ export const applyDense = (p: DenseParams, x: Tensor): Tensor => apply2d(x, p.ke
  * their own).
  *
  * @example
- * initDense(key(0), 192, 576)
+ * initDense(Key.key(0), 192, 576)
  * @since 0.1.0
  */
 export const initDense = (key: Key, inW: number, units: number, options: DenseOptions = {}): DenseParams => {

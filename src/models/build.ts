@@ -71,7 +71,7 @@ export const checkCompatible = (c: Corruption, network: NetworkSpec): void => {
  *
  * @example
  * const model = buildModel(presetSpec('umd', 'micro/4'))
- * const { params } = model.init(key(0), { images: spec([-1, 32, 32, 3]) })
+ * const { params } = model.init(Key.key(0), { images: spec([-1, 32, 32, 3]) })
  * @since 0.2.0
  */
 export const buildModel = (s: ModelSpec): Model => {

@@ -143,8 +143,8 @@ export type MaeModel = Layer<MaeParams, ModelIn, MaeOut> & {
  *
  * @example
  * const model = mae('micro/4')
- * const { params } = model.init(key(0), { images: spec([-1, 32, 32, 3]) })
- * const { loss, pred, mask, idsRestore, latent } = model.apply(params, { images }, ctx(key(1), true))
+ * const { params } = model.init(Key.key(0), { images: spec([-1, 32, 32, 3]) })
+ * const { loss, pred, mask, idsRestore, latent } = model.apply(params, { images }, ctx(Key.key(1), true))
  * @since 0.1.0
  */
 export const mae = (config: MaeConfig | MaePreset): MaeModel => {

@@ -115,7 +115,7 @@ export const checkInputSpec = (s: TensorSpec, shape: InputShape): void => {
  * Runs a network on one corrupted group and scores it with the group's objective.
  *
  * @example
- * const out = runGroup(network, params, group, ctx)
+ * const out = runGroup(network, params, group, ctx(Key.key(0), true))
  * @since 0.1.0
  */
 export const runGroup = <P extends Params>(
@@ -184,7 +184,7 @@ export const methodModel = <P extends Params>(
  * setting: masks from given noise), for a single-branch corruption.
  *
  * @example
- * const out = applyWithMask(Method.mae({ patch: 16 }), network, params, images, maskFromNoise(u, n, l, keep), ctx)
+ * const out = applyWithMask(Method.mae({ patch: 16 }), network, params, images, maskFromNoise(u, n, l, keep), ctx(Key.key(0)))
  * @since 0.1.0
  */
 export const applyWithMask = <P extends Params>(

@@ -42,8 +42,8 @@ export interface Inpainter {
  * (no masked-noise branch) is a {@link ConfigError}: it inpaints in one pass instead.
  *
  * @example
- * const ip = inpainter(model, params, images, draw, key(0))
- * const { result } = inpaint(ip.denoise, ip.schedule, ip.x0, draw, { sampler: Sampler.ddim({ steps: 50 }), key: key(0), clip: null })
+ * const ip = inpainter(model, params, images, draw, Key.key(0))
+ * const { result } = inpaint(ip.denoise, ip.schedule, ip.x0, draw, { sampler: Sampler.ddim({ steps: 50 }), key: Key.key(0), clip: null })
  * ip.dispose()
  * @since 0.2.0
  */
@@ -83,20 +83,38 @@ export const inpainter = (model: Model, params: Params, images: Tensor, draw: Ma
  * {@link ConfigError}.
  *
  * @example
- * const { denoise, schedule } = generator(model, params, key(0))
+ * const { denoise, schedule, dispose } = generator(model, params, Key.key(0))
  * @since 0.2.0
  */
-export const generator = (model: Model, params: Params, key: Key): { readonly denoise: GuidedDenoiser; readonly schedule: Schedule } => {
+export const generator = (
+  model: Model,
+  params: Params,
+  key: Key,
+): { readonly denoise: GuidedDenoiser; readonly schedule: Schedule; readonly dispose: () => void } => {
   const noise = wholeImageBranch(model.corruption)?.branch.noise;
   if (!noise || noise.placement === 'none')
     throw new ConfigError('model', model.spec.label ?? 'model', 'has no branch that noises the whole image, so it does not generate');
+  // the (empty) mask of each batch size, made once and kept across the reverse steps
+  const masks = new Map<number, ReturnType<typeof maskTensors>>();
+  const maskOf = (batch: number): ReturnType<typeof maskTensors> => {
+    let m = masks.get(batch);
+    if (!m) {
+      m = maskTensors(drawMask(Mask.none(), key, batch, model.grid));
+      for (const t of Object.values(m)) tf.keep(t);
+      masks.set(batch, m);
+    }
+    return m;
+  };
   return {
     schedule: noise.schedule,
     denoise: (xt, t, labels, c) => {
       const batch = xt.shape[0]!;
-      const m = maskTensors(drawMask(Mask.none(), key, batch, model.grid));
-      const out = model.network.layer.apply(params, { ...m, xt, t: tf.fill([batch], t, 'int32'), labels }, c);
+      const out = model.network.layer.apply(params, { ...maskOf(batch), xt, t: tf.fill([batch], t, 'int32'), labels }, c);
       return { x0: out.predX0, eps: out.predEps };
+    },
+    dispose: () => {
+      for (const m of masks.values()) tf.dispose(Object.values(m));
+      masks.clear();
     },
   };
 };
@@ -105,12 +123,16 @@ export const generator = (model: Model, params: Params, key: Key): { readonly de
  * Samples patches [N, L, P] (model units) from a model (see {@link generate}).
  *
  * @example
- * const x = generateWith(model, params, { labels: [3, 3], guidance: 3, sampler: Sampler.ddim({ steps: 50, eta: 1 }), key: key(0), clip: null })
+ * const x = generateWith(model, params, { labels: [3, 3], guidance: 3, sampler: Sampler.ddim({ steps: 50, eta: 1 }), key: Key.key(0), clip: null })
  * @since 0.2.0
  */
 export const generateWith = (model: Model, params: Params, o: GenerateOptions): Tensor => {
-  const { denoise, schedule } = generator(model, params, o.key);
-  return generate(denoise, schedule, { tokens: model.grid.tokens, patchDim: model.grid.patchDim, classes: model.classes }, o);
+  const g = generator(model, params, o.key);
+  try {
+    return generate(g.denoise, g.schedule, { tokens: model.grid.tokens, patchDim: model.grid.patchDim, classes: model.classes }, o);
+  } finally {
+    g.dispose();
+  }
 };
 
 /**
@@ -119,7 +141,7 @@ export const generateWith = (model: Model, params: Params, o: GenerateOptions): 
  * class each sample was generated for as its label (-1 for unconditional samples).
  *
  * @example
- * const samples = generateImages(model, params, norm, { labels: [0, 0, 1, 1], guidance: 3, sampler: Sampler.ddim({ steps: 50 }), key: key(0), clip: dataRange(norm) })
+ * const samples = generateImages(model, params, norm, { labels: [0, 0, 1, 1], guidance: 3, sampler: Sampler.ddim({ steps: 50 }), key: Key.key(0), clip: dataRange(norm) })
  * @since 0.1.0
  */
 export const generateImages = (

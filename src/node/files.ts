@@ -121,6 +121,7 @@ const VIRTUAL_REASON = (name: string): string => `it is on ${name}, a virtual fi
  * read-only mount says read-only (EROFS), a path under /proc or /sys says so.
  *
  * @example
+ * import { writeFileSync } from 'node:fs'
  * try { writeFileSync(p, bytes) } catch (e) { throw toIoError(e, p, 'write') }
  * @since 0.2.0
  */

@@ -27,7 +27,7 @@ class WorkerFailed extends TesseraeError {
  * `backend`, each running the model built from `spec` (this thread runs `model`).
  *
  * @example
- * const engine = await threadedGrads({ spec, backend: 'wasm', threads: 2, model })
+ * const engine = await threadedGrads({ spec: model.spec, backend: 'wasm', threads: 2, model })
  * await train(model, data, cfg, state, { engine })
  * await engine.close()
  * @since 0.1.0

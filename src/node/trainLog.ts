@@ -27,6 +27,7 @@ export type LogEntry = {
  * object with a numeric `step` is a FormatError naming the file and the line.
  *
  * @example
+ * import { readFileSync } from 'node:fs'
  * const { entries, torn } = parseTrainLog(readFileSync(path, 'utf8'), path)
  * @since 0.2.0
  */

@@ -45,7 +45,7 @@ export const encodeCheckpoint = <P extends Params>(state: TrainState<P>, metadat
  * them back with a fresh optimiser.
  *
  * @example
- * const bytes = encodeWeights(params, 600, { method: 'mae', model: JSON.stringify(config) })
+ * const bytes = encodeWeights(params, 600, { spec: JSON.stringify(model.spec) })
  * @since 0.1.0
  */
 export const encodeWeights = (params: Params, step: number, metadata: Record<string, string> = {}): Uint8Array =>
@@ -84,7 +84,7 @@ const stepOf = (file: string, meta: Record<string, string>, key: string): number
  * params-only file) the optimiser starts fresh at step 0.
  *
  * @example
- * const { state, metadata } = decodeCheckpoint(bytes, file, model.init(key(0), inSpec).params)
+ * const { state, metadata } = decodeCheckpoint(bytes, file, model.init(Key.key(0), inSpec).params)
  * @since 0.1.0
  */
 export const decodeCheckpoint = <P extends Params>(

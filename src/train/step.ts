@@ -88,7 +88,7 @@ export interface MicroGrads {
  * Loss and gradients of one micro-batch; its corruption is drawn with `key`.
  *
  * @example
- * const g = microGrads(model, state.params, { images }, fold(stepKey, 0))
+ * const g = microGrads(model, state.params, { images }, Key.fold(stepKey, 0))
  * @since 0.1.0
  */
 export const microGrads = <P extends Params>(

@@ -149,7 +149,7 @@ export type CrossTrunkIn = { readonly queries: Tensor; readonly latent: Tensor; 
  * or, with `topDown`, block i reading encoder block (depth_enc - 1 - i). { decoded: [B, M, Dd] }.
  *
  * @example
- * crossTrunk({ width: 128, heads: 4, depth: 4, selfAttention: true, topDown: false })
+ * crossTrunk({ depth: 4, topDown: false, block: () => crossSelfBlock({ width: 128, heads: 4 }) })
  * @since 0.1.0
  */
 export const crossTrunk = <P extends Params>(o: {

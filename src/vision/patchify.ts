@@ -254,7 +254,7 @@ export const unpatchifyOp = (g: Grid, tokens: Tensor): Tensor => {
  * {@link patchifyOp} as a layer (no params).
  *
  * @example
- * patchify(patches(4)).init(key(0), spec([-1, 32, 32, 3])).outSpec.shape // [-1, 64, 48]
+ * patchify(patches(4)).init(Key.key(0), spec([-1, 32, 32, 3])).outSpec.shape // [-1, 64, 48]
  * @since 0.1.0
  */
 export const patchify = (patching: Patching): Layer<NoParams, Tensor, Tensor> =>
