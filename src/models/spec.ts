@@ -83,8 +83,23 @@ export interface ModelSpec {
   readonly label?: string;
 }
 
-/** Limits of a decoded spec: far above any model that fits in memory here. */
-const LIMITS = { side: 16384, frames: 4096, channels: 64, width: 16384, depth: 1024, heads: 1024, classes: 1_000_000, tokens: 64 } as const;
+/**
+ * Limits of a decoded spec: far above any model that fits in memory here.
+ *
+ * @example
+ * SPEC_SPEC_LIMITS.depth // 1024
+ * @since 0.2.0
+ */
+export const SPEC_LIMITS = {
+  side: 16384,
+  frames: 4096,
+  channels: 64,
+  width: 16384,
+  depth: 1024,
+  heads: 1024,
+  classes: 1_000_000,
+  tokens: 64,
+} as const;
 
 /**
  * Reads an input shape: [H, W, C] or [T, H, W, C].
@@ -94,17 +109,25 @@ const LIMITS = { side: 16384, frames: 4096, channels: 64, width: 16384, depth: 1
  * @since 0.2.0
  */
 export const decodeInputShape = (path: string, v: unknown): InputShape => {
-  const dims = list(path, v, (p, d) => integer(p, d, 1, LIMITS.side), 4);
+  const dims = list(path, v, (p, d) => integer(p, d, 1, SPEC_LIMITS.side), 4);
   if (dims.length !== 3 && dims.length !== 4) throw new ConfigError(path, v, 'must be [H, W, C] or [T, H, W, C]');
-  if (dims[dims.length - 1]! > LIMITS.channels)
-    throw new ConfigError(`${path}[${dims.length - 1}]`, dims[dims.length - 1], `must be at most ${LIMITS.channels} channels`);
+  if (dims[dims.length - 1]! > SPEC_LIMITS.channels)
+    throw new ConfigError(`${path}[${dims.length - 1}]`, dims[dims.length - 1], `must be at most ${SPEC_LIMITS.channels} channels`);
   return dims.length === 3 ? [dims[0]!, dims[1]!, dims[2]!] : [dims[0]!, dims[1]!, dims[2]!, dims[3]!];
 };
 
-const vitSize = (path: string, o: Readonly<Record<string, unknown>>, minDepth: number): VitSize => {
-  const width = integer(`${path}.width`, o['width'], 1, LIMITS.width);
-  const depth = integer(`${path}.depth`, o['depth'], minDepth, LIMITS.depth);
-  const heads = integer(`${path}.heads`, o['heads'], 1, LIMITS.heads);
+/**
+ * Reads a ViT size (width, depth, heads, optional MLP ratio) from the fields of an object; the
+ * heads must divide the width.
+ *
+ * @example
+ * decodeVitSize('encoder', { width: 64, depth: 4, heads: 4 }, 1)
+ * @since 0.2.0
+ */
+export const decodeVitSize = (path: string, o: Readonly<Record<string, unknown>>, minDepth: number): VitSize => {
+  const width = integer(`${path}.width`, o['width'], 1, SPEC_LIMITS.width);
+  const depth = integer(`${path}.depth`, o['depth'], minDepth, SPEC_LIMITS.depth);
+  const heads = integer(`${path}.heads`, o['heads'], 1, SPEC_LIMITS.heads);
   if (width % heads !== 0) throw new ConfigError(`${path}.heads`, heads, `must divide the width ${width}`);
   return { width, depth, heads, ...optional(o, path, 'mlpRatio', (p, x) => number(p, x, 1 / 64, 64)) };
 };
@@ -130,12 +153,12 @@ export const decodeEncoder = (path: string, v: unknown): EncoderSpec => {
     'labelDropout',
   ]);
   return {
-    ...vitSize(path, o, 1),
-    clsTokens: integer(`${path}.clsTokens`, o['clsTokens'], 0, LIMITS.tokens),
+    ...decodeVitSize(path, o, 1),
+    clsTokens: integer(`${path}.clsTokens`, o['clsTokens'], 0, SPEC_LIMITS.tokens),
     clsInit: choice(`${path}.clsInit`, o['clsInit'], ['normal', 'zeros'] as const),
     pos: choice(`${path}.pos`, o['pos'], ['sincos', 'learned'] as const),
     conditioning: choice(`${path}.conditioning`, o['conditioning'], ['none', 'adaln', 'token'] as const),
-    ...optional(o, path, 'classes', (p, x) => integer(p, x, 1, LIMITS.classes)),
+    ...optional(o, path, 'classes', (p, x) => integer(p, x, 1, SPEC_LIMITS.classes)),
     ...optional(o, path, 'labelDropout', (p, x) => number(p, x, 0, 1)),
   };
 };
@@ -150,7 +173,7 @@ export const decodeEncoder = (path: string, v: unknown): EncoderSpec => {
 export const decodeDecoder = (path: string, v: unknown): DecoderSpec => {
   const o = record(path, v, ['kind', 'width', 'depth', 'heads', 'mlpRatio', 'topDown']);
   const kind = choice(`${path}.kind`, o['kind'], ['mask-token', 'noisy-query', 'cross', 'cross-self', 'none'] as const);
-  return { kind, ...vitSize(path, o, kind === 'none' ? 0 : 1), ...optional(o, path, 'topDown', bool) };
+  return { kind, ...decodeVitSize(path, o, kind === 'none' ? 0 : 1), ...optional(o, path, 'topDown', bool) };
 };
 
 /**

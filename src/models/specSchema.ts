@@ -9,25 +9,19 @@
  * @since 0.2.0
  */
 import { bool, choice, has, inFile, integer, number, optional, parseJson, record } from '../core/decode.js';
-import { ConfigError, FormatError } from '../core/errors.js';
+import { FormatError } from '../core/errors.js';
 import { decodeMask, decodeSchedule } from '../corruption/codec.js';
 import type { VitSize } from '../vision/vit.js';
 import type { CondConfig } from './cond.js';
 import type { DiffMaeConfig } from './diffmae.js';
 import type { MaeConfig } from './mae.js';
 import { fromLegacy, METHODS } from './presets.js';
-import { decodeInputShape, decodeModelSpec, type ModelSpec } from './spec.js';
+import { decodeInputShape, decodeModelSpec, decodeVitSize, SPEC_LIMITS, type ModelSpec } from './spec.js';
 
-const LIMITS = { side: 16384, frames: 4096, width: 16384, depth: 1024, heads: 1024, classes: 1_000_000, tokens: 64 } as const;
+const LIMITS = SPEC_LIMITS;
 
-const vitSize = (path: string, v: unknown, minDepth: number, extra: readonly string[] = []): VitSize => {
-  const o = record(path, v, ['width', 'depth', 'heads', 'mlpRatio', ...extra]);
-  const width = integer(`${path}.width`, o['width'], 1, LIMITS.width);
-  const depth = integer(`${path}.depth`, o['depth'], minDepth, LIMITS.depth);
-  const heads = integer(`${path}.heads`, o['heads'], 1, LIMITS.heads);
-  if (width % heads !== 0) throw new ConfigError(`${path}.heads`, heads, `must divide the width ${width}`);
-  return { width, depth, heads, ...optional(o, path, 'mlpRatio', (p, x) => number(p, x, 1 / 64, 64)) };
-};
+const vitSize = (path: string, v: unknown, minDepth: number, extra: readonly string[] = []): VitSize =>
+  decodeVitSize(path, record(path, v, ['width', 'depth', 'heads', 'mlpRatio', ...extra]), minDepth);
 
 const unit = (p: string, v: unknown) => number(p, v, 0, 1);
 

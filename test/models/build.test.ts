@@ -33,10 +33,28 @@ import {
   drawMask,
   maskTensors,
   corruptPatches,
+  type ModelOut,
   type ModelSpec,
 } from '../../src/index.js';
 import { arbCorruption } from '../../src/testing/index.js';
 import { noLeak, onCpu } from '../helpers.js';
+
+/** Frees a model output: the loss and every group's intermediates. */
+const disposeOut = (out: ModelOut): void =>
+  tf.dispose([
+    out.loss,
+    ...out.groups.flatMap((g) => [
+      g.loss,
+      g.latent,
+      g.x0,
+      g.xt,
+      g.mask,
+      g.idsRestore,
+      g.t,
+      ...(g.predX0 ? [g.predX0] : []),
+      ...(g.predEps ? [g.predEps] : []),
+    ]),
+  ]);
 
 /** The hybrid of the variant guide: a block mask, whole-image noise at low t, and a clean share. */
 const hybrid = (): ModelSpec => {
@@ -98,20 +116,7 @@ describe('a hybrid is a model like the presets', () => {
       const out = m.apply(params, { images }, ctx(Key.key(1), true));
       assert.deepEqual(out.names, ['clean', 'low-t']);
       const v = out.loss.dataSync()[0]!;
-      tf.dispose([
-        out.loss,
-        ...out.groups.flatMap((g) => [
-          g.loss,
-          g.latent,
-          g.x0,
-          g.xt,
-          g.mask,
-          g.idsRestore,
-          g.t,
-          ...(g.predX0 ? [g.predX0] : []),
-          ...(g.predEps ? [g.predEps] : []),
-        ]),
-      ]);
+      disposeOut(out);
       return v;
     });
     assert.ok(Number.isFinite(loss) && loss > 0);
@@ -119,20 +124,7 @@ describe('a hybrid is a model like the presets', () => {
     const out = m.apply(params, { images }, ctx(Key.key(1), true));
     const t = out.groups[1]!.t.dataSync();
     assert.ok(t.length > 0 && [...t].every((v) => v >= 1 && v <= 100));
-    tf.dispose([
-      out.loss,
-      ...out.groups.flatMap((g) => [
-        g.loss,
-        g.latent,
-        g.x0,
-        g.xt,
-        g.mask,
-        g.idsRestore,
-        g.t,
-        ...(g.predX0 ? [g.predX0] : []),
-        ...(g.predEps ? [g.predEps] : []),
-      ]),
-    ]);
+    disposeOut(out);
     const f = extractFeatures(encoderOf(m), params, data, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
     assert.equal(f.dim, 64);
     const e = heldOutEval(m, params, images, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }, Key.key(2));
