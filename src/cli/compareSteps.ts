@@ -17,7 +17,7 @@ import { spec as tensorSpec } from '../core/spec.js';
 import { tf } from '../core/tf.js';
 import type { BackendName } from '../backends/index.js';
 import { batchTensor, channelStats } from '../data/batches.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import type { LabelledImages } from '../data/labelled.js';
 import { drawMask, Mask } from '../corruption/mask.js';
 import { inpaintingOf } from '../corruption/questions.js';
 import { Sampler } from '../diffusion/sampler.js';

@@ -14,7 +14,7 @@ import { spec as tensorSpec } from '../core/spec.js';
 import { tf } from '../core/tf.js';
 import type { Layer } from '../core/layer.js';
 import type { Tensor } from '../core/tf.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import type { LabelledImages } from '../data/labelled.js';
 import { sampleShape } from '../data/batches.js';
 import type { ModelIn } from '../models/model.js';
 import type { TrainConfig } from '../train/trainer.js';

@@ -9,7 +9,7 @@ import { int, positiveInt } from '../core/check.js';
 import { DataError, ShapeError } from '../core/errors.js';
 import { fold, permutation, type Key } from '../core/key.js';
 import { tf, type Tensor } from '../core/tf.js';
-import type { LabelledImages } from './synthetic.js';
+import type { LabelledImages } from './labelled.js';
 import type { InputShape } from '../vision/patchify.js';
 
 /**

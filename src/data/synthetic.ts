@@ -8,6 +8,7 @@
  */
 import { int, positiveInt } from '../core/check.js';
 import { fold, key as makeKey, normal, uniform, type Key } from '../core/key.js';
+import type { LabelledImages } from './labelled.js';
 
 /**
  * The class names, in label order.
@@ -29,23 +30,7 @@ export const SYNTHETIC_CLASSES = [
   'dots',
 ] as const;
 
-/**
- * Images (or video clips) with labels, as host arrays in [0, 1]: images [count, height, width,
- * channels], or, when `frames` is set, clips [count, frames, height, width, channels].
- *
- * @since 0.1.0
- */
-export interface LabelledImages {
-  readonly count: number;
-  /** Frames per clip, for video datasets. */
-  readonly frames?: number;
-  readonly height: number;
-  readonly width: number;
-  readonly channels: number;
-  readonly images: Float32Array;
-  readonly labels: Int32Array;
-  readonly classes: readonly string[];
-}
+export type { LabelledImages } from './labelled.js';
 
 const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
 

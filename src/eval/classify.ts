@@ -16,7 +16,7 @@ import { ctx as makeCtx, layer, subCtx, type Ctx, type Layer } from '../core/lay
 import type { Params } from '../core/params.js';
 import { spec, type SpecOf } from '../core/spec.js';
 import { tf, type Tensor } from '../core/tf.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import type { LabelledImages } from '../data/labelled.js';
 import { applyDense, initDense, type DenseParams } from '../layers/dense.js';
 import { layerNormOp, type LayerNormParams } from '../layers/layerNorm.js';
 import type { ModelIn } from '../models/model.js';

@@ -12,7 +12,7 @@ import { disposeParams, mapParams, type Params } from '../core/params.js';
 import { spec } from '../core/spec.js';
 import { tf } from '../core/tf.js';
 import { batchTensor } from '../data/batches.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import type { LabelledImages } from '../data/labelled.js';
 import type { Model } from '../models/build.js';
 import { initOpt } from '../train/optimizer.js';
 import { train, trainConfig, type StepInfo } from '../train/trainer.js';

@@ -19,7 +19,7 @@ import { disposeParams, mapParams, type Params } from '../core/params.js';
 import { spec } from '../core/spec.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { batchTensor } from '../data/batches.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import type { LabelledImages } from '../data/labelled.js';
 import type { Model } from '../models/build.js';
 import { patchifyOp, type InputShape } from '../vision/patchify.js';
 import { checkInputSpec } from '../models/model.js';

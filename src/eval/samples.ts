@@ -13,7 +13,7 @@
 import { ConfigError, DataError, ShapeError } from '../core/errors.js';
 import { key as makeKey, type Key } from '../core/key.js';
 import { ctx as makeCtx } from '../core/layer.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import type { LabelledImages } from '../data/labelled.js';
 import { classify, type Classifier, type ClassifierParams } from './classify.js';
 import { mapBatches } from './features.js';
 import type { Norm } from './heldout.js';

@@ -15,7 +15,7 @@ import { tf, type Tensor } from '../core/tf.js';
 import { drawMask, Mask, maskTensors, requireVisible, type MaskDraw } from '../corruption/mask.js';
 import { maskedNoiseBranch, wholeImageBranch } from '../corruption/questions.js';
 import type { Schedule } from '../corruption/schedule.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import type { LabelledImages } from '../data/labelled.js';
 import { generate, type GenerateOptions, type GuidedDenoiser } from '../diffusion/generate.js';
 import type { Denoiser } from '../diffusion/inpaint.js';
 import { patchifyOp, unpatchifyOp } from '../vision/patchify.js';

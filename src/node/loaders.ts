@@ -14,7 +14,7 @@ import jpeg from 'jpeg-js';
 import { int, oneOf } from '../core/check.js';
 import { FormatError } from '../core/errors.js';
 import { assertUnitRange } from '../data/batches.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import type { LabelledImages } from '../data/labelled.js';
 import type { Image8 } from '../io/png.js';
 import { decodePng } from '../io/pngDecode.js';
 import { checkFile, checkFolder, readFileBytes, readFileText, readFolder } from './fsErrors.js';

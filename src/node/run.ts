@@ -28,7 +28,7 @@ import { disposeParams, type Params } from '../core/params.js';
 import type { Layer } from '../core/layer.js';
 import type { Tensor } from '../core/tf.js';
 import type { ModelIn } from '../models/model.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import type { LabelledImages } from '../data/labelled.js';
 import { duration, progressLine } from './progress.js';
 import { plotLogs, readTrainLog } from './trainLog.js';
 import {

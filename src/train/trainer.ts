@@ -14,7 +14,7 @@ import { tf } from '../core/tf.js';
 import { spec } from '../core/spec.js';
 import type { Tensor } from '../core/tf.js';
 import { batchHost, batchIndices, batchTensor, sampleShape } from '../data/batches.js';
-import type { LabelledImages } from '../data/synthetic.js';
+import type { LabelledImages } from '../data/labelled.js';
 import type { ModelIn } from '../models/model.js';
 import { adamw, initOpt } from './optimizer.js';
 import { warmupCosine, type LrSchedule } from './schedule.js';
