@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { buildModel } from '../models/build.js';
 import { runTrain, type TrainRun } from '../node/run.js';
 import { ConfigError } from '../core/errors.js';
 import { METHODS, methodOptions, presetSpec, SIZES, type PresetOptions } from '../models/presets.js';
@@ -273,6 +274,8 @@ export const trainCommand: Command = {
   flags: trainFlags,
   run: async (argv) => {
     const f = parseFlags(argv, trainFlags);
-    await runTrain(runFromFlags(f, specFromFlags(f)));
+    const spec = specFromFlags(f);
+    buildModel(spec); // the spec checked (pairing, masks that leave patches visible) before anything is written
+    await runTrain(runFromFlags(f, spec));
   },
 };

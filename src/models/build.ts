@@ -12,6 +12,8 @@ import type { Params } from '../core/params.js';
 import { spec, type SpecOf } from '../core/spec.js';
 import type { Corruption } from '../corruption/corruption.js';
 import { targetsOf } from '../corruption/questions.js';
+import { drawMask, requireVisible } from '../corruption/mask.js';
+import { key } from '../core/key.js';
 import { gridOf, type Grid, type InputShape } from '../vision/patchify.js';
 import { checkInputSpec, methodModel, type ModelIn, type ModelOut } from './model.js';
 import { buildNetwork, type Network } from './network.js';
@@ -77,6 +79,14 @@ export const checkCompatible = (c: Corruption, network: NetworkSpec): void => {
 export const buildModel = (s: ModelSpec): Model => {
   const grid = gridOf(s.corruption.patching, s.image);
   checkCompatible(s.corruption, s.network);
+  // every mask must leave a patch visible on this grid (random masks keep floor(L (1 - r)))
+  s.corruption.branches.forEach((wb, i) =>
+    requireVisible(
+      drawMask(wb.branch.mask, key(0), 1, grid),
+      JSON.stringify(wb.branch.mask),
+      `corruption.branches[${i}] (${JSON.stringify(wb.name)}).mask`,
+    ),
+  );
   const network = buildNetwork(s.network, grid, targetsOf(s.corruption));
   const inner = methodModel(s.corruption, network.layer, 'model');
   const l = layer<Params, ModelIn, ModelOut>(

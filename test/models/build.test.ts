@@ -200,6 +200,16 @@ describe('pairings that cannot work are refused when the model is built', () => 
     assert.doesNotThrow(() => buildModel({ ...umd, network: { ...umd.network, heads: ['x0', 'eps'] } }));
   });
 
+  it('a mask that leaves no patch visible on the grid is refused when the model is built, with the branch named', () => {
+    const s = presetSpec('mae', 'micro/4', { maskRatio: 0.999 }); // 64 tokens: keeps floor(64 * 0.001) = 0
+    assert.throws(
+      () => buildModel(s),
+      (e: unknown) =>
+        e instanceof ConfigError && e.field === 'corruption.branches[0] ("mae").mask' && /leaves no visible patch/.test(e.message),
+    );
+    assert.doesNotThrow(() => buildModel(presetSpec('mae', 'micro/4', { maskRatio: 0.98 })));
+  });
+
   it('a mask that removes nothing with an objective on the masked patches only is refused', () => {
     assert.throws(() => presetSpec('mae', 'micro/4', { maskRatio: 0 }), /masks nothing/);
     assert.throws(() => presetSpec('umd', 'micro/4', { cleanRatio: 0 }), /masks nothing/);
