@@ -2,7 +2,8 @@
 // (test/fixtures/v0.1.0, recorded by scripts/record-regression.mjs on the 0.1.0 model code) hold
 // eleven small models saved as 0.1.0 checkpoints and, for each, the SHA-256 of the loss and of
 // every gradient of one training-mode pass at a fixed key on fixed images. Here the checkpoints
-// are opened with today's code (so 0.1.0 files still open) and the same pass is recomputed.
+// are opened with today's code (so 0.1.0 files still open), the same pass is recomputed, and
+// today's init at the fixtures' key is checked against the params 0.1.0 initialised.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -17,6 +18,7 @@ import {
   unflatten,
   disposeParams,
   openModelBytes,
+  spec,
   presetSpec,
   fromLegacy,
   MAE_PRESETS,
@@ -58,6 +60,11 @@ describe('losses and gradients are those of 0.1.0, bit for bit', () => {
       assert.equal(hash(value.dataSync() as Float32Array), want.loss);
       assert.deepEqual(Object.keys(want.grads).sort(), flat.map(([k]) => k).sort(), 'the same parameter tree');
       flat.forEach(([k], i) => assert.equal(hash(grads[i]!.dataSync() as Float32Array), want.grads[k], `gradient of ${k}`));
+      // the fixture's params are 0.1.0's init at key 0: today's init at key 0 gives the same bits
+      const fresh = opened.model.init(Key.key(0), { images: spec([-1, ...shape]) }).params;
+      const saved = new Map(flat.map(([k, t]) => [k, hash(t.dataSync() as Float32Array)]));
+      for (const [k, t] of flatten(fresh)) assert.equal(hash(t.dataSync() as Float32Array), saved.get(k), `init of ${k}`);
+      disposeParams(fresh);
       tf.dispose([images, value, ...grads, ...(labels ? [labels] : [])]);
       disposeParams(opened.params);
     });
