@@ -103,7 +103,7 @@ const readNpyPixels = (path: string): { readonly header: NpyHeader; readonly ima
  * line: metadata is untrusted, so it never chooses a file or folder to open. A built-in source
  * (`synthetic`, `synthetic-video`) comes back as it is; a source read from a path (`npy`,
  * `folder`, `cifar10`, `clips`) is a {@link ConfigError} asking for `--data`; anything else is a
- * {@link FormatError} naming the file.
+ * `FormatError` naming the file.
  *
  * @example
  * sourceFromMetadata('{"kind":"synthetic"}', 'runs/a/checkpoints/latest.safetensors') // { kind: 'synthetic' }
@@ -131,8 +131,8 @@ export const sourceFromMetadata = (entry: string | undefined, file: string): Dat
 /**
  * Images [N, H, W, C] or clips [N, T, H, W, C] from a .npy file (float in [0, 1], or uint8
  * scaled by 1/255), with integer labels from a second .npy when given; every error names the
- * file: a missing path, a folder or an unreadable file is an {@link IoError}, malformed content a
- * {@link FormatError}, float pixels outside [0, 1] (by more than 0.01) a {@link DataError}.
+ * file: a missing path, a folder or an unreadable file is an `IoError`, malformed content a
+ * `FormatError`, float pixels outside [0, 1] (by more than 0.01) a `DataError`.
  * Memory: the output plus a few MB; the images file is read in chunks.
  *
  * @example

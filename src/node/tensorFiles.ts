@@ -1,6 +1,6 @@
 /**
  * Node file wrappers for `.npy` and safetensors: reads that report a missing, unreadable or
- * non-file path as an {@link IoError} and malformed content as a {@link FormatError}, both naming
+ * non-file path as an `IoError` and malformed content as a `FormatError`, both naming
  * the path; and atomic writes.
  *
  * @since 0.1.0
@@ -11,8 +11,8 @@ import { writeFileAtomic } from './files.js';
 import { readFileBytes } from './fsErrors.js';
 
 /**
- * Reads a `.npy` file: a missing path, a folder or an unreadable file throws an {@link IoError},
- * a malformed file a {@link FormatError}, each naming the path.
+ * Reads a `.npy` file: a missing path, a folder or an unreadable file throws an `IoError`,
+ * a malformed file a `FormatError`, each naming the path.
  *
  * @example
  * const { shape, data } = readNpyFile('runs/a/embeddings.npy')
@@ -31,7 +31,7 @@ export const writeNpyFile = (path: string, arr: NpyInput): void => writeFileAtom
 
 /**
  * Reads a safetensors file: a missing path, a folder or an unreadable file throws an
- * {@link IoError}, a malformed file a {@link FormatError}, each naming the path.
+ * `IoError`, a malformed file a `FormatError`, each naming the path.
  *
  * @example
  * const { tensors, metadata } = readSafetensorsFile('runs/a/latest.safetensors')
