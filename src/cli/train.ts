@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { TRAIN_FLAGS } from '../node/runs.js';
 import { buildModel } from '../models/build.js';
 import { runTrain, type TrainRun } from '../node/run.js';
 import { ConfigError } from '../core/errors.js';
@@ -28,6 +29,17 @@ import {
 } from './args.js';
 import { parseDataSource } from '../node/datasets.js';
 import { trainConfig } from '../train/trainer.js';
+
+/** Runs `make`; a ConfigError about a training setting (`train.weightDecay`) is re-raised under its flag (`--weight-decay`). */
+const onFlags = <T>(make: () => T): T => {
+  try {
+    return make();
+  } catch (e) {
+    const flag = e instanceof ConfigError && e.field.startsWith('train.') ? TRAIN_FLAGS[e.field.slice('train.'.length)] : undefined;
+    if (e instanceof ConfigError && flag) throw new ConfigError(flag, e.value, e.reason);
+    throw e;
+  }
+};
 
 /** The flags of `tesserae train` (shared with `finetune`). */
 export const trainFlags: FlagSpec = {
@@ -245,18 +257,20 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
     held: integer(f, 'held', 1),
     ...(size === undefined ? {} : { size }),
     ...(framesFromFlags(f) === undefined ? {} : { frames: framesFromFlags(f)! }),
-    train: trainConfig({
-      steps: integer(f, 'steps', 1),
-      batch: batchSize(f, 'batch', spec.image),
-      accum: integer(f, 'accum', 1),
-      baseLr: num(f, 'base-lr'),
-      minLr: num(f, 'min-lr'),
-      weightDecay: num(f, 'weight-decay'),
-      seed: integer(f, 'seed', 0),
-      ...(f['ema'] === undefined ? {} : { ema: num(f, 'ema') }),
-      ...(warmup === undefined ? {} : { warmup }),
-      ...(clip === undefined ? {} : { clip }),
-    }),
+    train: onFlags(() =>
+      trainConfig({
+        steps: integer(f, 'steps', 1),
+        batch: batchSize(f, 'batch', spec.image),
+        accum: integer(f, 'accum', 1),
+        baseLr: num(f, 'base-lr'),
+        minLr: num(f, 'min-lr'),
+        weightDecay: num(f, 'weight-decay'),
+        seed: integer(f, 'seed', 0),
+        ...(f['ema'] === undefined ? {} : { ema: num(f, 'ema') }),
+        ...(warmup === undefined ? {} : { warmup }),
+        ...(clip === undefined ? {} : { clip }),
+      }),
+    ),
     backend: choice(f, 'backend', BACKENDS),
     out: str(f, 'out'),
     checkpointEvery: integer(f, 'checkpoint-every', 1),

@@ -163,7 +163,8 @@ export const trimLog = (path: string, step: number, warn: (line: string) => void
 };
 
 /** The flag that sets each training setting. */
-const TRAIN_FLAGS: Readonly<Record<string, string>> = {
+/** The flag of each training setting (`weightDecay` is `--weight-decay`). */
+export const TRAIN_FLAGS: Readonly<Record<string, string>> = {
   batch: '--batch',
   accum: '--accum',
   baseLr: '--base-lr',

@@ -76,6 +76,7 @@ export const trainConfig = (o: Partial<TrainConfig> & { readonly steps: number; 
     ema: o.ema === undefined || o.ema === null ? null : unit('train.ema', o.ema),
   };
   if (cfg.minLr < 0) throw new ConfigError('train.minLr', cfg.minLr, 'must be >= 0');
+  if (cfg.weightDecay < 0) throw new ConfigError('train.weightDecay', cfg.weightDecay, 'must be >= 0');
   adamw({ beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
   return cfg;
 };

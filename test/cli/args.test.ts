@@ -390,7 +390,7 @@ describe('tesserae flags end to end', () => {
   };
 
   it('train refuses each bad flag before writing anything, naming the flag', () => {
-    refused(['train', '--weight-decay', '-5', '--steps', '2'], /weightDecay = -5: must be >= 0/);
+    refused(['train', '--weight-decay', '-5', '--steps', '2'], /ConfigError: --weight-decay = -5: must be >= 0/);
     refused(['train', '--preset', '__proto__'], /--preset = "__proto__": must be SIZE\/PATCH with SIZE one of micro/);
     refused(
       ['train', '--preset', 'constructor', '--method', 'umd'],
