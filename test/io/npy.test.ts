@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { arbNpy, bytesOf, product } from './arbitraries.js';
 import { toIoError } from '../../src/node/files.js';
 import { describe, it } from 'node:test';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -6,12 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ConfigError, FormatError, IoError } from '../../src/core/errors.js';
-import { readNpy, readNpyFloat32, writeNpy, type NpyArray, type NpyDType, type NpyInput } from '../../src/io/npy.js';
+import { readNpy, readNpyFloat32, writeNpy, type NpyArray, type NpyInput } from '../../src/io/npy.js';
 import { readNpyFile, writeNpyFile } from '../../src/node/tensorFiles.js';
 
 const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
 const hex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16));
-const bytesOf = (a: ArrayBufferView): number[] => Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 
 /** A file laid out the way numpy lays it out: header text padded with spaces and '\n' to `preamble` bytes. */
 const npyFile = (header: string, preamble: number, data: Uint8Array | number[], version = 1): Uint8Array => {
@@ -27,8 +27,6 @@ const NUMPY_ARANGE =
   '934e554d5059010076007b276465736372273a20273c6634272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028322c2033292c207d' +
   '20'.repeat(58) +
   '0a000000000000803f0000004000004040000080400000a040';
-
-const product = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
 
 /** Calls the reader; returns its result or the FormatError, and rethrows any other error. */
 const attempt = (bytes: Uint8Array): NpyArray | FormatError => {
@@ -46,64 +44,6 @@ const attempt = (bytes: Uint8Array): NpyArray | FormatError => {
     assert.ok(performance.now() - t0 < 1000, 'reader returned promptly');
   }
 };
-
-const SIZE: Record<NpyDType, number> = {
-  float16: 2,
-  float32: 4,
-  float64: 8,
-  int8: 1,
-  int16: 2,
-  int32: 4,
-  int64: 4,
-  uint8: 1,
-  uint16: 2,
-  uint32: 4,
-  bool: 1,
-};
-
-/** Random arrays of every dtype, from random bytes (all float bit patterns, NaNs included). */
-const arbArray: fc.Arbitrary<NpyInput & { dtype: NpyDType }> = fc
-  .record({
-    dtype: fc.constantFrom(...(Object.keys(SIZE) as NpyDType[])),
-    shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 }),
-  })
-  .chain(({ dtype, shape }) => {
-    const n = product(shape);
-    return fc.uint8Array({ minLength: n * SIZE[dtype], maxLength: n * SIZE[dtype] }).map((b) => {
-      const buf = b.slice().buffer;
-      const data =
-        dtype === 'float16'
-          ? Float32Array.from(new Uint16Array(buf), (h) => {
-              const e = (h >> 10) & 31;
-              const s = h & 0x8000 ? -1 : 1;
-              return e === 0
-                ? s * (h & 1023) * 2 ** -24
-                : e === 31
-                  ? h & 1023
-                    ? NaN
-                    : s * Infinity
-                  : s * (1 + (h & 1023) / 1024) * 2 ** (e - 15);
-            })
-          : dtype === 'float32'
-            ? new Float32Array(buf)
-            : dtype === 'float64'
-              ? new Float64Array(buf)
-              : dtype === 'int8'
-                ? new Int8Array(buf)
-                : dtype === 'int16'
-                  ? new Int16Array(buf)
-                  : dtype === 'int32' || dtype === 'int64'
-                    ? new Int32Array(buf)
-                    : dtype === 'uint16'
-                      ? new Uint16Array(buf)
-                      : dtype === 'uint32'
-                        ? new Uint32Array(buf)
-                        : dtype === 'bool'
-                          ? b.map((x) => x & 1)
-                          : b;
-      return { dtype, shape, data };
-    });
-  });
 
 describe('npy', () => {
   it('reads the exact bytes np.save writes for arange(6, float32).reshape(2, 3), and writes them back byte for byte', () => {
@@ -174,7 +114,7 @@ describe('npy', () => {
 
   it('round-trips random shapes and dtypes, with 64-byte-aligned preambles', () => {
     fc.assert(
-      fc.property(arbArray, (arr) => {
+      fc.property(arbNpy, (arr) => {
         const bytes = writeNpy(arr);
         const pre = bytes.indexOf(0x0a) + 1;
         assert.equal(pre % 64, 0);
@@ -262,7 +202,7 @@ describe('npy', () => {
 
     it('valid files cut short always fail with FormatError', () => {
       fc.assert(
-        fc.property(arbArray, fc.nat(), (arr, cut) => {
+        fc.property(arbNpy, fc.nat(), (arr, cut) => {
           const bytes = writeNpy(arr);
           assert.ok(attempt(bytes.subarray(0, cut % bytes.length)) instanceof FormatError);
         }),
@@ -272,7 +212,7 @@ describe('npy', () => {
 
     it('valid files with one byte flipped', () => {
       fc.assert(
-        fc.property(arbArray, fc.nat(), fc.integer({ min: 1, max: 255 }), (arr, at, xor) => {
+        fc.property(arbNpy, fc.nat(), fc.integer({ min: 1, max: 255 }), (arr, at, xor) => {
           const bytes = writeNpy(arr);
           bytes[at % bytes.length] ^= xor;
           attempt(bytes);

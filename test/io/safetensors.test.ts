@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { arbTensors, bytesOf, product } from './arbitraries.js';
 import { toIoError } from '../../src/node/files.js';
 import { describe, it } from 'node:test';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -6,18 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ConfigError, FormatError, IoError } from '../../src/core/errors.js';
-import {
-  readSafetensors,
-  toFloat32,
-  writeSafetensors,
-  type SafeDType,
-  type SafeTensor,
-  type Safetensors,
-} from '../../src/io/safetensors.js';
+import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor, type Safetensors } from '../../src/io/safetensors.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../../src/node/tensorFiles.js';
 
 const hex = (h: string): number[] => Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16));
-const bytesOf = (a: ArrayBufferView): number[] => Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 
 /** A file per the spec: u64 LE header length, header bytes (a JSON value or raw text), buffer. */
 const stFile = (header: unknown, buffer: number[] | Uint8Array, length?: bigint): Uint8Array => {
@@ -29,64 +22,6 @@ const stFile = (header: unknown, buffer: number[] | Uint8Array, length?: bigint)
   return out;
 };
 
-const SIZE: Record<SafeDType, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U64: 8,
-  U32: 4,
-  U16: 2,
-  U8: 1,
-  BOOL: 1,
-};
-const product = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
-
-const makeData = (dtype: SafeDType, b: Uint8Array): SafeTensor['data'] => {
-  const buf = b.slice().buffer;
-  switch (dtype) {
-    case 'F64':
-      return new Float64Array(buf);
-    case 'F32':
-      return new Float32Array(buf);
-    case 'F16':
-    case 'BF16':
-    case 'U16':
-      return new Uint16Array(buf);
-    case 'I64':
-      return new BigInt64Array(buf);
-    case 'I32':
-      return new Int32Array(buf);
-    case 'I16':
-      return new Int16Array(buf);
-    case 'I8':
-      return new Int8Array(buf);
-    case 'U64':
-      return new BigUint64Array(buf);
-    case 'U32':
-      return new Uint32Array(buf);
-    case 'U8':
-      return new Uint8Array(buf);
-    case 'BOOL':
-      return b.map((x) => x & 1);
-  }
-};
-
-/** A random tensor of any dtype, its data from random bytes (all float bit patterns included). */
-const arbTensor: fc.Arbitrary<SafeTensor> = fc
-  .record({
-    dtype: fc.constantFrom(...(Object.keys(SIZE) as SafeDType[])),
-    shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }),
-  })
-  .chain(({ dtype, shape }) => {
-    const n = product(shape) * SIZE[dtype];
-    return fc.uint8Array({ minLength: n, maxLength: n }).map((b) => ({ dtype, shape, data: makeData(dtype, b) }) as SafeTensor);
-  });
-const arbTensors = fc.uniqueArray(fc.tuple(fc.string({ maxLength: 8 }), arbTensor), { selector: ([name]) => name, maxLength: 5 });
 const arbMetadata = fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), { maxKeys: 3, noNullPrototype: true });
 
 /** Calls the reader; returns its result or the FormatError, and rethrows any other error. */

@@ -1,6 +1,7 @@
 // One model spec for every method and hybrid: corruption values serialise and parse back (a
 // round-trip law), a hybrid built from the algebra is a model like the presets, and the pairings
 // that cannot work are refused when the model is built, with the branch named.
+import { spec as variantSpec } from '../../examples/variant.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -12,7 +13,6 @@ import {
   ConfigError,
   Mask,
   Noise,
-  Schedule,
   Time,
   term,
   mixture,
@@ -56,25 +56,8 @@ const disposeOut = (out: ModelOut): void =>
     ]),
   ]);
 
-/** The hybrid of the variant guide: a block mask, whole-image noise at low t, and a clean share. */
-const hybrid = (): ModelSpec => {
-  const umd = presetSpec('umd', 'micro/4');
-  const block = Mask.block({ top: 2, left: 2, height: 4, width: 4 });
-  const corruption = mixture(patches(4), [
-    { name: 'clean', weight: 0.25, branch: { mask: block, noise: Noise.none(), time: Time.zero(), objective: [term('x0', 'masked')] } },
-    {
-      name: 'low-t',
-      weight: 0.75,
-      branch: {
-        mask: block,
-        noise: Noise.all(Schedule.cosine()),
-        time: Time.range(1, 100),
-        objective: [term('eps', 'visible', 0.5), term('x0', 'masked', 0.5)],
-      },
-    },
-  ]);
-  return { ...umd, corruption, label: 'block + low-t + clean' };
-};
+/** The hybrid of the variant guide (examples/variant.ts): a block mask, whole-image noise at low t, and a clean share, on 16 x 16 images. */
+const hybrid = (): ModelSpec => variantSpec;
 
 describe('corruption values as JSON', () => {
   it('decodeCorruption(JSON of c) deep-equals c, for every corruption (the round-trip law)', () => {
@@ -109,9 +92,9 @@ describe('a hybrid is a model like the presets', () => {
     const m = buildModel(hybrid());
     assert.equal(inpaintingOf(m.corruption), 'one-pass');
     assert.equal(heldOutKind(m.corruption), 'masked');
-    const { params } = m.init(Key.key(0), { images: spec([-1, 32, 32, 3]) });
-    const data = synthetic({ count: 8 });
-    const images = tf.tensor4d(data.images, [8, 32, 32, 3]);
+    const { params } = m.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
+    const data = synthetic({ count: 8, size: 16 });
+    const images = tf.tensor4d(data.images, [8, 16, 16, 3]);
     const loss = noLeak(() => {
       const out = m.apply(params, { images }, ctx(Key.key(1), true));
       assert.deepEqual(out.names, ['clean', 'low-t']);
