@@ -112,11 +112,11 @@ const normFromMetadata = (metadata: Readonly<Record<string, string>>, channels: 
  * const weights = exportWeights(openModelBytes(bytes, file))
  * @since 0.1.0
  */
-export const exportWeights = (m: OpenedModel): Uint8Array => {
+export const exportWeights = (m: OpenedModel, options: { readonly dtype?: 'float32' | 'float16' } = {}): Uint8Array => {
   const keep = ['norm', 'train'];
   const meta = Object.fromEntries(Object.entries(m.metadata).filter(([k]) => keep.includes(k)));
   const data = builtInData(m.metadata['data']);
-  return encodeWeights(m.params, m.step, { ...meta, spec: JSON.stringify(m.spec), ...(data ? { data } : {}), weights: m.weights });
+  return encodeWeights(m.params, m.step, { ...meta, spec: JSON.stringify(m.spec), ...(data ? { data } : {}), weights: m.weights }, options);
 };
 
 /** The `data` metadata entry when it names a built-in source (no path in it), re-serialised; undefined otherwise. */
@@ -124,6 +124,9 @@ const builtInData = (entry: string | undefined): string | undefined => {
   try {
     const v: unknown = JSON.parse(entry ?? 'null');
     if (typeof v === 'object' && v !== null && 'kind' in v && (v.kind === 'synthetic' || v.kind === 'synthetic-video'))
+      return JSON.stringify({ kind: v.kind });
+    // Fashion-MNIST where Debian installs it (no folder named)
+    if (typeof v === 'object' && v !== null && 'kind' in v && v.kind === 'fashion-mnist' && !('dir' in v))
       return JSON.stringify({ kind: v.kind });
   } catch {
     // not JSON: left out

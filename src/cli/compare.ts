@@ -15,7 +15,8 @@ import { wholeImageBranch } from '../corruption/questions.js';
 import { PROBES } from '../eval/evaluate.js';
 import type { Pool } from '../eval/features.js';
 import { METHODS, presetSpec, type MethodName } from '../models/presets.js';
-import { loadSplits } from '../node/datasets.js';
+import { dataShape, loadSplits, parseDataSource } from '../node/datasets.js';
+import { countFromFlags } from './train.js';
 import { prepareOutputFolder, writePng } from '../node/files.js';
 import { trainConfig } from '../train/trainer.js';
 import {
@@ -34,6 +35,8 @@ import {
 import { writeReport } from './compareReport.js';
 import {
   conditionalGeneration,
+  finetuneAccuracy,
+  pixelProbes,
   pretrain,
   probeCurves,
   reconstructionPanel,
@@ -52,8 +55,22 @@ const flags: FlagSpec = {
   accum: { type: 'string', default: '2', help: 'micro-batches per step' },
   threads: { type: 'string', default: '2', help: 'threads computing micro-batch gradients' },
   'base-lr': { type: 'string', default: '6e-3', help: 'lr = base-lr * batch * accum / 256, the same for every method' },
+  'classify-steps': {
+    type: 'string',
+    default: '0',
+    help: 'supervised fine-tuning steps of each final encoder for the fine-tuned accuracy (0: none)',
+  },
+  'classify-lr': { type: 'string', default: '1e-3', help: 'base lr of that fine-tuning (lr = base * 64 / 256)' },
   'eval-every': { type: 'string', default: '200', help: 'steps between evaluated checkpoints (the curves)' },
-  count: { type: 'string', default: '2000', help: 'synthetic training images (pre-training and probes)' },
+  data: {
+    type: 'string',
+    default: 'synthetic',
+    help: 'synthetic | fashion-mnist[:DIR] | cifar10:DIR | folder:DIR | npy:IMAGES.npy[:LABELS.npy]',
+  },
+  count: {
+    type: 'string',
+    help: 'training images (pre-training and probes): generated data makes this many (default 2000); real data keeps at most this many, stratified (default all)',
+  },
   held: { type: 'string', default: '500', help: 'held-out test images' },
   probe: {
     type: 'string',
@@ -108,6 +125,8 @@ interface CompareSettings {
   readonly pool: Pool;
   /** Null when `--generate` names no method. */
   readonly generation: GenerationSettings | null;
+  /** Supervised fine-tuning of each final encoder (0 steps: none). */
+  readonly classify: { readonly steps: number; readonly baseLr: number };
 }
 
 /**
@@ -134,18 +153,23 @@ const settings = async (argv: readonly string[]): Promise<CompareSettings> => {
   prepareOutputFolder(out);
   if (report !== out) prepareOutputFolder(report);
   const seed = integer(f, 'seed', 0);
+  const data = parseDataSource(str(f, 'data'));
+  // real data decides the image shape (28 x 28 x 1 for Fashion-MNIST)
+  const generated = data.kind === 'synthetic' || data.kind === 'synthetic-video';
+  const image = generated ? undefined : dataShape(data, { held: 1, seed });
+  const specOf = (m: MethodName) => presetSpec(m, preset, image === undefined ? {} : { image });
   const backend = await useBackend(choice(f, 'backend', BACKENDS));
   const base: SharedTrain = trainConfig({
     steps: integer(f, 'steps', 1),
-    batch: batchSize(f, 'batch', presetSpec(methods[0]!, preset).image),
+    batch: batchSize(f, 'batch', specOf(methods[0]!).image),
     accum: integer(f, 'accum', 1),
     baseLr: num(f, 'base-lr'),
     seed,
   });
   const common: SharedRun = {
     label: preset,
-    data: { kind: 'synthetic' } as const,
-    count: integer(f, 'count', 2),
+    data,
+    ...countFromFlags(f, data),
     held: integer(f, 'held', 1),
     backend,
     checkpointEvery: integer(f, 'eval-every', 1),
@@ -154,7 +178,7 @@ const settings = async (argv: readonly string[]): Promise<CompareSettings> => {
     threads: integer(f, 'threads', 1),
   };
   // every spec first, so a bad preset fails before any training
-  const specs: MethodSpecs = methods.map((m) => [m, presetSpec(m, preset)] as const);
+  const specs: MethodSpecs = methods.map((m) => [m, specOf(m)] as const);
   const shots = integer(f, 'shots', 1);
   const pool = choice(f, 'pool', ['auto', 'cls', 'mean'] as const);
   const generation: GenerationSettings | null =
@@ -168,7 +192,8 @@ const settings = async (argv: readonly string[]): Promise<CompareSettings> => {
           guidance: num(f, 'guidance'),
           sampleSteps: integer(f, 'sample-steps', 1),
         };
-  return { methods, generating, probes, preset, out, report, seed, backend, base, common, specs, shots, pool, generation };
+  const classify = { steps: integer(f, 'classify-steps', 0), baseLr: num(f, 'classify-lr') };
+  return { methods, generating, probes, preset, out, report, seed, backend, base, common, specs, shots, pool, generation, classify };
 };
 
 /**
@@ -189,8 +214,19 @@ export const compareCommand: Command = {
     await pretrain({ specs, preset, common, base, out, log });
 
     // 2. every checkpoint through the probes and the held-out PSNR
-    const { train: trainSet, held } = loadSplits({ kind: 'synthetic' }, { count: common.count, held: common.held, seed });
+    const { train: trainSet, held } = loadSplits(common.data, {
+      ...(common.count === undefined ? {} : { count: common.count }),
+      held: common.held,
+      seed,
+    });
     const curves = await probeCurves({ specs, out, trainSet, held, probes: s.probes, shots: s.shots, pool: s.pool, seed, log });
+    // the floor: the same probes on raw pixels; and each final encoder fine-tuned with labels
+    const baselines = {
+      pixels: pixelProbes({ trainSet, held, probes: s.probes, shots: s.shots, seed, log }),
+      ...(s.classify.steps > 0
+        ? { finetune: await finetuneAccuracy({ specs, out, trainSet, held, pool: s.pool, seed, ...s.classify, log }) }
+        : {}),
+    };
 
     // the same held-out images under the same mask, every reconstructing method side by side
     const panel = reconstructionPanel({ specs, out, held, seed });
@@ -223,12 +259,16 @@ export const compareCommand: Command = {
       shots: s.shots,
       base,
       seed,
-      count: common.count,
-      held: common.held,
+      dataName: common.data.kind === 'fashion-mnist' ? 'Fashion-MNIST' : common.data.kind,
+      count: trainSet.count,
+      held: held.count,
+      classes: trainSet.classes.length,
       backend: s.backend,
       out,
       report,
       curves,
+      baselines,
+      ...(s.classify.steps > 0 ? { classifySteps: s.classify.steps } : {}),
       generating: s.generating,
       generationSettings: s.generation,
       generation,

@@ -27,6 +27,12 @@ import {
 } from './compareSteps.js';
 import { table } from './table.js';
 
+/** What the representations table shows beside the methods: the probes on raw pixels, and each method's fine-tuned accuracy. */
+export interface Baselines {
+  readonly pixels?: Pick<EvalResult, 'ridge' | 'linear' | 'knn'>;
+  readonly finetune?: ReadonlyMap<MethodName, number>;
+}
+
 /** A row of a report table: column name to cell. */
 export type ReportRow = Record<string, string | number>;
 
@@ -56,7 +62,15 @@ export const lossCurve = (out: string): [number, number][] => {
  * curve), then the random initialisation of the first method's encoder when its step 0 was
  * evaluated. PSNR and SSIM not measured over a masked region are marked `*`.
  */
-export const representationRows = (specs: MethodSpecs, curves: readonly CurvePoint[], shots: number): ReportRow[] => {
+export const representationRows = (
+  specs: MethodSpecs,
+  curves: readonly CurvePoint[],
+  shots: number,
+  extra: Baselines = {},
+): ReportRow[] => {
+  const tuned = extra.finetune;
+  const tunedCell = (m: MethodName | null): Record<string, string> =>
+    tuned && tuned.size > 0 ? { 'fine-tuned': pct(m === null ? undefined : tuned.get(m)) } : {};
   const finalStep = Math.max(...curves.map((c) => c.step));
   const last = (m: MethodName): CurvePoint | undefined => curves.filter((c) => c.method === m && c.step === finalStep).at(-1);
   const ridge = `ridge ${shots}-shot`;
@@ -71,6 +85,7 @@ export const representationRows = (specs: MethodSpecs, curves: readonly CurvePoi
         [ridge]: pct(c?.result.ridge?.accuracy),
         'linear probe': pct(c?.result.linear?.accuracy),
         'k-NN': pct(c?.result.knn?.accuracy),
+        ...tunedCell(m),
         PSNR: c?.result.reconstruction
           ? `${c.result.reconstruction.psnr.toFixed(2)} dB${c.result.reconstruction.kind === 'masked' ? '' : ' *'}`
           : '-',
@@ -88,8 +103,24 @@ export const representationRows = (specs: MethodSpecs, curves: readonly CurvePoi
             [ridge]: pct(first.result.ridge?.accuracy),
             'linear probe': pct(first.result.linear?.accuracy),
             'k-NN': pct(first.result.knn?.accuracy),
+            ...tunedCell(null),
             PSNR: first.result.reconstruction ? `${first.result.reconstruction.psnr.toFixed(2)} dB` : '-',
             SSIM: first.result.reconstruction ? first.result.reconstruction.ssim.toFixed(3) : '-',
+          },
+        ]
+      : []),
+    ...(extra.pixels
+      ? [
+          {
+            method: 'raw pixels',
+            steps: 0,
+            features: 'pixels',
+            [ridge]: pct(extra.pixels.ridge?.accuracy),
+            'linear probe': pct(extra.pixels.linear?.accuracy),
+            'k-NN': pct(extra.pixels.knn?.accuracy),
+            ...tunedCell(null),
+            PSNR: '-',
+            SSIM: '-',
           },
         ]
       : []),
@@ -178,8 +209,13 @@ export const resultsMarkdown = (o: {
   readonly preset: string;
   readonly base: SharedTrain;
   readonly seed: number;
+  /** What the data is, e.g. `synthetic` or `Fashion-MNIST`. */
+  readonly dataName: string;
   readonly count: number;
   readonly held: number;
+  readonly classes: number;
+  /** Steps of the supervised fine-tuning behind the `fine-tuned` column. */
+  readonly classifySteps?: number;
   readonly repRows: readonly ReportRow[];
   readonly genRows: readonly ReportRow[];
   /** Null when nothing was generated (then `genRows` is empty). */
@@ -188,18 +224,27 @@ export const resultsMarkdown = (o: {
 }): string => {
   const g = o.generation;
   return [
-    '# Method comparison on the embedded synthetic data',
+    `# Method comparison on ${o.dataName === 'synthetic' ? 'the embedded synthetic data' : o.dataName}`,
     '',
     `Command: \`${o.command}\`  `,
     `Machine: ${o.machine}  `,
     `Date: ${new Date().toISOString().slice(0, 10)}; wall time ${o.wall}`,
     '',
-    `Every method: preset ${o.preset}, ${o.base.steps} steps of ${o.base.batch * o.base.accum} images, base lr ${o.base.baseLr}, seed ${o.seed}; ${o.count} training and ${o.held} held-out synthetic images (10 classes). Probes read frozen features of the clean, unmasked image (t = 0 and the null class for conditioned models): each method's own representation unless --pool says otherwise, the CLS token for MAE and DiffMAE, the mean of the 4 CLS tokens for UMD (the paper's), the mean of the patch tokens for DiT, which has no CLS token.`,
+    `Every method: preset ${o.preset}, ${o.base.steps} steps of ${o.base.batch * o.base.accum} images, base lr ${o.base.baseLr}, seed ${o.seed}; ${o.count} training and ${o.held} held-out ${o.dataName} images (${o.classes} classes). Probes read frozen features of the clean, unmasked image (t = 0 and the null class for conditioned models): each method's own representation unless --pool says otherwise, the CLS token for MAE and DiffMAE, the mean of the 4 CLS tokens for UMD (the paper's), the mean of the patch tokens for DiT, which has no CLS token.`,
     '',
     '## Representations (final checkpoint)',
     '',
     markdownTable(o.repRows),
     '',
+    ...(o.repRows.some((r) => r['method'] === 'raw pixels')
+      ? ['raw pixels: the same probes on the per-channel normalised pixels, no network (the floor a representation must beat).', '']
+      : []),
+    ...(o.repRows.length > 0 && 'fine-tuned' in o.repRows[0]!
+      ? [
+          `fine-tuned: test accuracy after ${o.classifySteps ?? 0} steps of supervised fine-tuning of the final encoder with a linear head on its features (batch 64, AdamW, layer-wise lr decay 0.75).`,
+          '',
+        ]
+      : []),
     '![reconstructions](reconstructions.png)',
     '',
     'PSNR, SSIM: over the removed region of the reconstruction at a fixed random 75% mask (MAE, UMD clean step; DiffMAE: 10-step DDIM inpainting). * DiT: over the whole image, of the x0 estimate from t = 100 (DiT has no masked task).',
@@ -260,12 +305,16 @@ export const writeReport = (o: {
   readonly shots: number;
   readonly base: SharedTrain;
   readonly seed: number;
+  readonly dataName: string;
   readonly count: number;
   readonly held: number;
+  readonly classes: number;
   readonly backend: BackendName;
   readonly out: string;
   readonly report: string;
   readonly curves: readonly CurvePoint[];
+  readonly baselines?: Baselines;
+  readonly classifySteps?: number;
   readonly generating: readonly MethodName[];
   /** The generation settings (null when nothing was generated). */
   readonly generationSettings: GenerationSettings | null;
@@ -273,7 +322,7 @@ export const writeReport = (o: {
   readonly log: Log;
 }): CompareSummary => {
   const { curves, generation } = o;
-  const repRows = representationRows(o.specs, curves, o.shots);
+  const repRows = representationRows(o.specs, curves, o.shots, o.baselines);
   const genRows = generationRows(generation);
   console.log(`\n${table(repRows)}`);
   if (genRows.length)
@@ -291,8 +340,11 @@ export const writeReport = (o: {
     preset: o.preset,
     base: o.base,
     seed: o.seed,
+    dataName: o.dataName,
     count: o.count,
     held: o.held,
+    classes: o.classes,
+    ...(o.classifySteps === undefined ? {} : { classifySteps: o.classifySteps }),
     repRows,
     genRows,
     generation:

@@ -16,13 +16,13 @@ import { disposeParams } from '../core/params.js';
 import { spec as tensorSpec } from '../core/spec.js';
 import { tf } from '../core/tf.js';
 import type { BackendName } from '../backends/index.js';
-import { batchTensor, channelStats } from '../data/batches.js';
+import { batchTensor, channelStats, sampleShape } from '../data/batches.js';
 import type { LabelledImages } from '../data/labelled.js';
 import { drawMask, Mask } from '../corruption/mask.js';
 import { inpaintingOf } from '../corruption/questions.js';
 import { Sampler } from '../diffusion/sampler.js';
 import { classifier, classify, type Classifier, type ClassifierParams } from '../eval/classify.js';
-import { evaluate, type EvalResult, type ProbeKind } from '../eval/evaluate.js';
+import { evaluate, pixelFeatures, probeFeatures, type EvalResult, type ProbeKind } from '../eval/evaluate.js';
 import { encoderOf, type Pool } from '../eval/features.js';
 import { dataRange, predictRemoved, type Norm } from '../eval/heldout.js';
 import { fewShotIndices } from '../eval/probes.js';
@@ -143,6 +143,71 @@ export const probeCurves = async (o: {
   return curves;
 };
 
+/** Step 2b: the probes on raw pixels (normalised with the training images' channel statistics), at the curves' key. */
+export const pixelProbes = (o: {
+  readonly trainSet: LabelledImages;
+  readonly held: LabelledImages;
+  readonly probes: readonly CompareProbe[];
+  readonly shots: number;
+  readonly seed: number;
+  readonly log: Log;
+}): Pick<EvalResult, 'ridge' | 'linear' | 'knn'> => {
+  const t0 = performance.now();
+  const norm = channelStats(o.trainSet);
+  const r = probeFeatures(pixelFeatures(o.trainSet, norm), pixelFeatures(o.held, norm), {
+    probes: o.probes,
+    shots: o.shots,
+    key: fold(key(o.seed), 'eval'),
+  });
+  o.log(
+    `[raw pixels] ridge ${pct(r.ridge?.accuracy)}, linear ${pct(r.linear?.accuracy)}, k-NN ${pct(r.knn?.accuracy)} (${duration((performance.now() - t0) / 1000)})`,
+  );
+  return r;
+};
+
+/** Step 2c: each method's final encoder fine-tuned with labels (a linear head on its features) for `steps` steps; its test accuracy. */
+export const finetuneAccuracy = async (o: {
+  readonly specs: MethodSpecs;
+  readonly out: string;
+  readonly trainSet: LabelledImages;
+  readonly held: LabelledImages;
+  readonly pool: Pool;
+  readonly seed: number;
+  readonly steps: number;
+  readonly baseLr: number;
+  readonly log: Log;
+}): Promise<Map<MethodName, number>> => {
+  const acc = new Map<MethodName, number>();
+  for (const [m] of o.specs) {
+    const opened = openModel(join(o.out, m, 'checkpoints', 'latest.safetensors'), { weights: 'params' });
+    const t0 = performance.now();
+    try {
+      const every = Math.max(1, Math.round(o.steps / 10));
+      const r = await evaluate(opened.model, opened.params, o.trainSet, o.held, opened.norm, {
+        probes: ['finetune'],
+        pool: o.pool,
+        psnrImages: 0,
+        key: fold(key(o.seed), 'eval'),
+        finetune: {
+          steps: o.steps,
+          baseLr: o.baseLr,
+          onStep: (info) => {
+            if (info.step % every === 0 || info.step === o.steps)
+              o.log(
+                `[${m} fine-tune] step ${info.step}/${o.steps} loss ${info.loss.toFixed(4)} (${duration((performance.now() - t0) / 1000)})`,
+              );
+          },
+        },
+      });
+      acc.set(m, r.finetune!.accuracy);
+      o.log(`[${m}] fine-tuned for ${o.steps} steps: ${pct(r.finetune!.accuracy)} on ${o.held.count} test images`);
+    } finally {
+      disposeParams(opened.params);
+    }
+  }
+  return acc;
+};
+
 /**
  * Step 3: the same held-out images (up to 8) under the same random 75% mask, reconstructed by the
  * final checkpoint of every method that reconstructs, side by side: a picture with the columns
@@ -204,7 +269,7 @@ export const trainReference = async (o: {
 }): Promise<Reference> => {
   const { trainSet } = o;
   o.log(`\n== reference classifier (supervised, random init, ${o.steps} steps) ==`);
-  const clf = classifier(encoderOf(buildModel(presetSpec('mae', o.preset))), trainSet.classes.length);
+  const clf = classifier(encoderOf(buildModel(presetSpec('mae', o.preset, { image: sampleShape(trainSet) }))), trainSet.classes.length);
   const first = clf.init(fold(key(o.seed), 'reference'), {
     images: tensorSpec([-1, trainSet.height, trainSet.width, trainSet.channels]),
   }).params;

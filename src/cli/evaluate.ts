@@ -12,6 +12,7 @@ import { disposeParams } from '../core/params.js';
 import { useBackend } from '../backends/index.js';
 import { evaluate, PROBES, type EvalResult, type ProbeKind } from '../eval/evaluate.js';
 import { openModel } from '../node/checkpoint.js';
+import { countFromFlags } from './train.js';
 import { loadSplits, parseDataSource, sourceFromMetadata, type DataSource } from '../node/datasets.js';
 import { prepareOutputFolder, writeFileAtomic } from '../node/files.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec } from './args.js';
@@ -25,7 +26,11 @@ const flags: FlagSpec = {
     help: 'synthetic | cifar10:DIR | folder:DIR | npy:IMAGES.npy:LABELS.npy (default: what the checkpoint was trained on)',
   },
   probe: { type: 'string', default: 'ridge,linear,knn', help: `comma-separated: ${PROBES.join(', ')}` },
-  count: { type: 'string', default: '2000', help: 'training images for the probes (synthetic data)' },
+  count: {
+    type: 'string',
+    help: 'training images for the probes: generated data makes this many (default 2000); real data keeps at most this many, stratified (default all)',
+  },
+  'test-data': { type: 'string', help: "the probes' test images from this source (same forms as --data) instead of from --data" },
   held: { type: 'string', default: '500', help: 'held-out test images' },
   size: { type: 'string', help: 'resize folder images to SIZE x SIZE' },
   shots: { type: 'string', default: '10', help: 'samples per class for the few-shot ridge probe' },
@@ -97,8 +102,9 @@ export const evalCommand: Command = {
       const trainSeed = seedFromMetadata(m.metadata['train'], ckpt);
       const size = optional(f, 'size', (g, n) => integer(g, n, 1));
       const { train, held } = loadSplits(source, {
-        count: integer(f, 'count', 2),
+        ...countFromFlags(f, source),
         held: integer(f, 'held', 1),
+        ...(f['test-data'] === undefined ? {} : { test: parseDataSource(str(f, 'test-data')) }),
         seed: trainSeed,
         ...(size === undefined ? {} : { size }),
       });

@@ -16,6 +16,11 @@ const flags: FlagSpec = {
   checkpoint: { type: 'string', help: 'a checkpoint of any method' },
   weights: { type: 'string', default: 'auto', help: 'auto (EMA when present) | ema | params' },
   out: { type: 'string', help: 'the .safetensors file to write' },
+  dtype: {
+    type: 'string',
+    default: 'float32',
+    help: 'float32 | float16 (half the bytes; loads back as exactly those half-precision values)',
+  },
 };
 
 /**
@@ -34,7 +39,7 @@ export const exportCommand: Command = {
     await useBackend('cpu');
     const m = openModel(ckpt, { weights: choice(f, 'weights', ['auto', 'ema', 'params'] as const) });
     try {
-      writeFileAtomic(out, exportWeights(m));
+      writeFileAtomic(out, exportWeights(m, { dtype: choice(f, 'dtype', ['float32', 'float16'] as const) }));
     } finally {
       disposeParams(m.params);
     }

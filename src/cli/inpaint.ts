@@ -32,8 +32,8 @@ import { frameStrip, tileImages, toImage8 } from '../io/images.js';
 import type { Image8 } from '../io/png.js';
 import { openModel } from '../node/checkpoint.js';
 import { prepareOutputFolder, writeFileAtomic, writePng } from '../node/files.js';
-import { loadClipFolder, loadImageFolder } from '../node/loaders.js';
-import { readNpyImages } from '../node/datasets.js';
+import { FASHION_MNIST_DIR, loadClipFolder, loadFashionMnist, loadImageFolder } from '../node/loaders.js';
+import { parseDataSource, readNpyImages } from '../node/datasets.js';
 import { patchifyOp, unpatchifyOp, type Grid, type InputShape } from '../vision/patchify.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 
@@ -42,6 +42,10 @@ const loadImages = (path: string, shape: InputShape): LabelledImages => {
   const size = shape[shape.length - 2]!;
   if (path === 'synthetic') return synthetic({ count: 16, seed: 1, size });
   if (path === 'synthetic-video') return syntheticVideos({ count: 16, seed: 1, size, frames: video ? shape[0] : 8 });
+  if (path === 'fashion-mnist' || path.startsWith('fashion-mnist:')) {
+    const src = parseDataSource(path);
+    return loadFashionMnist(src.kind === 'fashion-mnist' ? (src.dir ?? FASHION_MNIST_DIR) : FASHION_MNIST_DIR, 'test');
+  }
   if (!existsSync(path)) throw new FormatError(path, 'no such file or folder');
   if (statSync(path).isDirectory()) return video ? loadClipFolder(path, { frames: shape[0], size }) : loadImageFolder(path, { size });
   const d = readNpyImages(path);
@@ -57,7 +61,7 @@ const flags: FlagSpec = {
   checkpoint: { type: 'string', help: 'a tesserae checkpoint (.safetensors) of a DiffMAE (or MAE) model' },
   images: {
     type: 'string',
-    help: 'images: .npy N x H x W x C in [0, 1] (or uint8), a folder of PNG/JPEG, or synthetic; clips: .npy N x T x H x W x C, a folder of frame folders, or synthetic-video',
+    help: 'images: .npy N x H x W x C in [0, 1] (or uint8), a folder of PNG/JPEG, fashion-mnist[:DIR] (its test images), or synthetic; clips: .npy N x T x H x W x C, a folder of frame folders, or synthetic-video',
   },
   count: { type: 'string', default: '8', help: 'how many images to inpaint' },
   mask: {

@@ -27,7 +27,7 @@ import {
   type FlagSpec,
   type Flags,
 } from './args.js';
-import { parseDataSource } from '../node/datasets.js';
+import { dataShape, parseDataSource, type DataSource } from '../node/datasets.js';
 import { trainConfig } from '../train/trainer.js';
 
 /** Runs `make`; a ConfigError about a training setting (`train.weightDecay`) is re-raised under its flag (`--weight-decay`). */
@@ -52,12 +52,16 @@ export const trainFlags: FlagSpec = {
   data: {
     type: 'string',
     default: 'synthetic',
-    help: 'synthetic | cifar10:DIR | folder:DIR | npy:IMAGES.npy[:LABELS.npy]; video: synthetic-video | clips:DIR | npy:CLIPS.npy ([N, T, H, W, C])',
+    help: 'synthetic | fashion-mnist[:DIR] | cifar10:DIR | folder:DIR | npy:IMAGES.npy[:LABELS.npy]; video: synthetic-video | clips:DIR | npy:CLIPS.npy ([N, T, H, W, C])',
   },
   frames: { type: 'string', help: 'video: frames per clip (default 8 for video data); makes the model a video model' },
   tubelet: { type: 'string', help: 'video: frames per tubelet token (default 2)' },
   'mask-kind': { type: 'string', help: 'random | tube | frame (tube and frame for video), at the method ratios (default random)' },
-  count: { type: 'string', default: '2000', help: 'synthetic training images' },
+  count: {
+    type: 'string',
+    help: 'training images: generated data makes this many (default 2000); real data keeps at most this many, stratified (default all)',
+  },
+  'test-data': { type: 'string', help: 'take the held-out images from this source (same forms as --data) instead of from --data' },
   held: { type: 'string', default: '200', help: 'held-out images (pictures and PSNR)' },
   size: { type: 'string', help: 'resize folder images to SIZE x SIZE' },
   steps: { type: 'string', default: '200', help: 'optimiser steps' },
@@ -114,6 +118,13 @@ const framesFromFlags = (f: Flags): number | undefined => {
   return src.kind === 'synthetic-video' || src.kind === 'clips' ? 8 : undefined;
 };
 
+/** `--count`: given, or 2000 for generated data; absent (all images) for real data. */
+export const countFromFlags = (f: Flags, source: DataSource): { readonly count?: number } => {
+  const n = optional(f, 'count', (g, k) => integer(g, k, 1));
+  if (n !== undefined) return { count: n };
+  return source.kind === 'synthetic' || source.kind === 'synthetic-video' ? { count: 2000 } : {};
+};
+
 /** The flag of each preset option (`--clean-share` sets `cleanShare`, ...). */
 const OPTION_FLAGS: Readonly<Record<keyof PresetOptions, string>> = {
   image: 'size',
@@ -162,9 +173,22 @@ export const specFromFlags = (f: Flags): ModelSpec => {
   const algebra = ALGEBRA_FLAGS.some((k) => given(f, k)) || given(f, 'corruption');
   const frames = framesFromFlags(f);
   const size = optional(f, 'size', (g, n) => integer(g, n, 1));
+  const source = parseDataSource(str(f, 'data'));
+  const generated = source.kind === 'synthetic' || source.kind === 'synthetic-video';
   const options: PresetOptions = {
-    ...(size === undefined ? {} : { image: [size, size, 3] as const }),
-    ...(frames === undefined ? {} : { image: [frames, size ?? 32, size ?? 32, 3] as const }),
+    // real data decides the image shape (28 x 28 x 1 for Fashion-MNIST); generated data follows --size
+    ...(!generated
+      ? {
+          image: dataShape(source, {
+            held: 1,
+            seed: 0,
+            ...(size === undefined ? {} : { size }),
+            ...(frames === undefined ? {} : { frames }),
+          }),
+        }
+      : {}),
+    ...(generated && size !== undefined ? { image: [size, size, 3] as const } : {}),
+    ...(generated && frames !== undefined ? { image: [frames, size ?? 32, size ?? 32, 3] as const } : {}),
     ...(optional(f, 'tubelet', (g, n) => integer(g, n, 1)) === undefined ? {} : { tubelet: integer(f, 'tubelet', 1) }),
     ...(given(f, 'mask-kind') ? { maskKind: choice(f, 'mask-kind', ['random', 'tube', 'frame'] as const) } : {}),
     ...(given(f, 'mask-ratio') ? { maskRatio: ratio('--mask-ratio', num(f, 'mask-ratio')) } : {}),
@@ -253,7 +277,8 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
     spec,
     label: spec.label ?? str(f, 'preset'),
     data: parseDataSource(str(f, 'data')),
-    count: integer(f, 'count', 1),
+    ...countFromFlags(f, parseDataSource(str(f, 'data'))),
+    ...(given(f, 'test-data') ? { test: parseDataSource(str(f, 'test-data')) } : {}),
     held: integer(f, 'held', 1),
     ...(size === undefined ? {} : { size }),
     ...(framesFromFlags(f) === undefined ? {} : { frames: framesFromFlags(f)! }),

@@ -22,8 +22,14 @@ import type { InputShape } from '../vision/patchify.js';
 export const sampleShape = (d: LabelledImages): InputShape =>
   d.frames === undefined ? [d.height, d.width, d.channels] : [d.frames, d.height, d.width, d.channels];
 
-/** Values per sample. */
-const sampleSize = (d: LabelledImages): number => (d.frames ?? 1) * d.height * d.width * d.channels;
+/**
+ * Values per sample (frames x height x width x channels).
+ *
+ * @example
+ * sampleSize(synthetic({ count: 1 })) // 3072
+ * @since 0.2.0
+ */
+export const sampleSize = (d: LabelledImages): number => (d.frames ?? 1) * d.height * d.width * d.channels;
 
 const perms = new Map<string, Int32Array>();
 const epochPermutation = (key: Key, epoch: number, n: number): Int32Array => {

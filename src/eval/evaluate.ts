@@ -17,7 +17,7 @@ import type { Model } from '../models/build.js';
 import { initOpt } from '../train/optimizer.js';
 import { train, trainConfig, type StepInfo } from '../train/trainer.js';
 import { classifier, classify, type ClassifierParams } from './classify.js';
-import { encoderOf, extractFeatures, type Pool } from './features.js';
+import { classCount, encoderOf, extractFeatures, type Features, type Pool } from './features.js';
 import { heldOutEval, heldOutKind, type Norm } from './heldout.js';
 import { fewShotIndices, knnProbe, linearProbe, ridgeProbe, subset, type LinearProbeOptions, type RidgeResult } from './probes.js';
 
@@ -79,6 +79,52 @@ export interface EvalResult {
 }
 
 /**
+ * The frozen-feature probes `o.probes` asks for (ridge, linear, k-NN; fine-tuning is not one) on
+ * given features, with the keys {@link evaluate} uses.
+ *
+ * @example
+ * const r = probeFeatures(pixelFeatures(trainSet, norm), pixelFeatures(testSet, norm), { probes: ['ridge', 'knn'] })
+ * @since 0.2.0
+ */
+export const probeFeatures = (
+  fTrain: Features,
+  fTest: Features,
+  o: Pick<EvalOptions, 'probes' | 'shots' | 'k' | 'linear' | 'key'>,
+): Pick<EvalResult, 'ridge' | 'linear' | 'knn'> => {
+  const k = o.key ?? makeKey(0);
+  let result: Pick<EvalResult, 'ridge' | 'linear' | 'knn'> = {};
+  if (o.probes.includes('ridge')) {
+    const shots = positiveInt('shots', o.shots ?? 10);
+    const few = subset(fTrain, fewShotIndices(fTrain.labels, fTrain.classes, shots, fold(k, 'shots')));
+    result = { ...result, ridge: { ...ridgeProbe(few, fTest, { key: fold(k, 'ridge'), folds: Math.min(5, shots) }), shots } };
+  }
+  if (o.probes.includes('linear')) {
+    const r = linearProbe(fTrain, fTest, { key: fold(k, 'linear'), ...o.linear });
+    result = { ...result, linear: { accuracy: r.accuracy, trainAccuracy: r.trainAccuracy } };
+  }
+  if (o.probes.includes('knn')) result = { ...result, knn: knnProbe(fTrain, fTest, { k: Math.min(o.k ?? 20, fTrain.count) }) };
+  return result;
+};
+
+/**
+ * Raw pixels as features (normalised per channel with `norm`, one row of H x W x C values per
+ * image): the baseline every learned representation should beat.
+ *
+ * @example
+ * const f = pixelFeatures(testSet, channelStats(trainSet))
+ * @since 0.2.0
+ */
+export const pixelFeatures = (d: LabelledImages, norm: Norm): Features => {
+  const dim = (d.frames ?? 1) * d.height * d.width * d.channels;
+  const data = new Float32Array(d.count * dim);
+  for (let i = 0; i < data.length; i++) {
+    const c = i % d.channels;
+    data[i] = (d.images[i]! - norm.mean[c]!) / norm.std[c]!;
+  }
+  return { count: d.count, dim, data, labels: Int32Array.from(d.labels), classes: classCount(d) };
+};
+
+/**
  * Evaluates a model's encoder (frozen for ridge, linear and k-NN; trained for fine-tuning).
  *
  * @example
@@ -104,18 +150,7 @@ export const evaluate = async (
   const fTrain = needsFeatures ? extractFeatures(enc, params, trainSet, norm) : null;
   const fTest = needsFeatures ? extractFeatures(enc, params, test, norm) : null;
   let result: EvalResult = { label: b.spec.label ?? 'model', pool };
-  if (fTrain && fTest) {
-    if (o.probes.includes('ridge')) {
-      const shots = positiveInt('shots', o.shots ?? 10);
-      const few = subset(fTrain, fewShotIndices(fTrain.labels, fTrain.classes, shots, fold(k, 'shots')));
-      result = { ...result, ridge: { ...ridgeProbe(few, fTest, { key: fold(k, 'ridge'), folds: Math.min(5, shots) }), shots } };
-    }
-    if (o.probes.includes('linear')) {
-      const r = linearProbe(fTrain, fTest, { key: fold(k, 'linear'), ...o.linear });
-      result = { ...result, linear: { accuracy: r.accuracy, trainAccuracy: r.trainAccuracy } };
-    }
-    if (o.probes.includes('knn')) result = { ...result, knn: knnProbe(fTrain, fTest, { k: Math.min(o.k ?? 20, fTrain.count) }) };
-  }
+  if (fTrain && fTest) result = { ...result, ...probeFeatures(fTrain, fTest, { ...o, key: k }) };
   if (o.probes.includes('finetune')) {
     const f = o.finetune ?? {};
     const steps = positiveInt('finetune.steps', f.steps ?? 200);

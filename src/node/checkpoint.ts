@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { checkpointFile } from './pretrained.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, IoError, TesseraeError } from '../core/errors.js';
@@ -47,7 +48,9 @@ export const saveCheckpoint = <P extends Params>(dir: string, state: TrainState<
 const inside = (dir: string): string | undefined =>
   [join(dir, 'checkpoints', 'latest.safetensors'), join(dir, 'latest.safetensors')].find((p) => existsSync(p));
 
-const readBytes = (path: string): Uint8Array => {
+const readBytes = (arg: string): Uint8Array => {
+  // `pretrained:NAME` is a packaged checkpoint, looked up by name
+  const path = checkpointFile(arg);
   try {
     const b = readFileSync(path);
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);

@@ -1,18 +1,22 @@
 /**
  * Choosing training data from the command line: `synthetic` (generated, the embedded default),
- * `cifar10:DIR` (binary batches), `folder:DIR` (PNG/JPEG, optionally resized) or
+ * `fashion-mnist[:DIR]` (the IDX files, by default where Debian's `dataset-fashion-mnist` puts
+ * them), `cifar10:DIR` (binary batches), `folder:DIR` (PNG/JPEG, optionally resized) or
  * `npy:IMAGES.npy[:LABELS.npy]`; for video, `synthetic-video` (generated bouncing shapes),
  * `clips:DIR` (frame folders) or `npy:CLIPS.npy` holding [N, T, H, W, C]. Each gives a training
- * split and a held-out split.
+ * split and a held-out split; held-out splits and subsets of real data are stratified by class
+ * and seeded.
  *
  * @since 0.1.0
  */
 import { ConfigError, FormatError, ShapeError } from '../core/errors.js';
-import { assertFiniteImages, assertUnitRange, slice } from '../data/batches.js';
+import { assertFiniteImages, assertUnitRange, sampleShape } from '../data/batches.js';
+import type { InputShape } from '../vision/patchify.js';
+import { pickSamples, stratifiedSplit } from '../data/split.js';
 import { synthetic, syntheticVideos, type LabelledImages } from '../data/synthetic.js';
 import { decodeNpyFloat32, readNpy, readNpyHeader, type NpyHeader } from '../io/npy.js';
 import { openFile, readFileBytes } from './fsErrors.js';
-import { loadCifar10, loadClipFolder, loadImageFolder } from './loaders.js';
+import { FASHION_MNIST_DIR, loadCifar10, loadClipFolder, loadFashionMnist, loadImageFolder } from './loaders.js';
 
 /**
  * A data source.
@@ -21,6 +25,7 @@ import { loadCifar10, loadClipFolder, loadImageFolder } from './loaders.js';
  */
 export type DataSource =
   | { readonly kind: 'synthetic' }
+  | { readonly kind: 'fashion-mnist'; readonly dir?: string }
   | { readonly kind: 'cifar10'; readonly dir: string }
   | { readonly kind: 'folder'; readonly dir: string }
   | { readonly kind: 'npy'; readonly images: string; readonly labels?: string }
@@ -37,10 +42,11 @@ export type DataSource =
 export const parseDataSource = (s: string): DataSource => {
   if (s === 'synthetic') return { kind: 'synthetic' };
   if (s === 'synthetic-video') return { kind: 'synthetic-video' };
+  if (s === 'fashion-mnist') return { kind: 'fashion-mnist' };
   const i = s.indexOf(':');
   const kind = i < 0 ? s : s.slice(0, i);
   const rest = i < 0 ? '' : s.slice(i + 1);
-  if ((kind === 'cifar10' || kind === 'folder' || kind === 'clips') && rest) return { kind, dir: rest };
+  if ((kind === 'fashion-mnist' || kind === 'cifar10' || kind === 'folder' || kind === 'clips') && rest) return { kind, dir: rest };
   if (kind === 'npy' && rest) {
     const [images, labels] = rest.split(':');
     return labels ? { kind: 'npy', images: images!, labels } : { kind: 'npy', images: images! };
@@ -48,7 +54,7 @@ export const parseDataSource = (s: string): DataSource => {
   throw new ConfigError(
     '--data',
     s,
-    'must be synthetic, cifar10:DIR, folder:DIR, npy:IMAGES.npy[:LABELS.npy], synthetic-video or clips:DIR',
+    'must be synthetic, fashion-mnist[:DIR], cifar10:DIR, folder:DIR, npy:IMAGES.npy[:LABELS.npy], synthetic-video or clips:DIR',
   );
 };
 
@@ -101,8 +107,9 @@ const readNpyPixels = (path: string): { readonly header: NpyHeader; readonly ima
 /**
  * The data source a checkpoint's metadata records, as far as it may be used without the command
  * line: metadata is untrusted, so it never chooses a file or folder to open. A built-in source
- * (`synthetic`, `synthetic-video`) comes back as it is; a source read from a path (`npy`,
- * `folder`, `cifar10`, `clips`) is a {@link ConfigError} asking for `--data`; anything else is a
+ * (`synthetic`, `synthetic-video`, and `fashion-mnist` where Debian installs it) comes back as
+ * it is; a source read from a path (`npy`, `folder`, `cifar10`, `clips`, `fashion-mnist` from
+ * another folder) is a {@link ConfigError} asking for `--data`; anything else is a
  * `FormatError` naming the file.
  *
  * @example
@@ -119,7 +126,8 @@ export const sourceFromMetadata = (entry: string | undefined, file: string): Dat
   if (v === null) throw new ConfigError('--data', undefined, `${file} does not say what it was trained on; give --data`);
   const kind = typeof v === 'object' && !Array.isArray(v) && 'kind' in v ? v.kind : undefined;
   if (kind === 'synthetic' || kind === 'synthetic-video') return { kind };
-  if (kind === 'npy' || kind === 'folder' || kind === 'cifar10' || kind === 'clips')
+  if (kind === 'fashion-mnist' && typeof v === 'object' && v !== null && !('dir' in v)) return { kind };
+  if (kind === 'npy' || kind === 'folder' || kind === 'cifar10' || kind === 'clips' || kind === 'fashion-mnist')
     throw new ConfigError(
       '--data',
       undefined,
@@ -177,42 +185,118 @@ export const readNpyImages = (path: string, labelsPath?: string): LabelledImages
 };
 
 /**
- * Loads a source as { train, held } (held-out images for reconstruction pictures and metrics):
- * synthetic data (images, or clips of `frames` frames) uses `count` training samples and `held`
- * more generated after them; CIFAR-10 uses its test batch; folders, clip folders and .npy files
- * hold out their last `held` samples.
+ * How {@link loadSplits} splits a source.
+ *
+ * @since 0.2.0
+ */
+export interface SplitOptions {
+  /**
+   * Training images: generated sources make this many (default 2000); real data keeps at most
+   * this many of its training images, a stratified seeded subset (default all).
+   */
+  readonly count?: number;
+  /** Held-out images (pictures, PSNR, the probes' test set). */
+  readonly held: number;
+  /** Seeds the generated data and the stratified choices. */
+  readonly seed: number;
+  /** Resize folder images to size x size; the side of generated images. */
+  readonly size?: number;
+  /** Frames per clip, for video. */
+  readonly frames?: number;
+  /** Take the held-out images from this source instead (all of its images, or a stratified `held` of them). */
+  readonly test?: DataSource;
+}
+
+/** A stratified seeded subset of `n` samples, or all of them when n is undefined or not smaller. */
+const atMost = (d: LabelledImages, n: number | undefined, seed: number): LabelledImages =>
+  n === undefined || n >= d.count ? d : pickSamples(d, stratifiedSplit(d.labels, n, seed).taken);
+
+/** A source's images, whole (real data: its training split). */
+const loadAll = (src: DataSource, o: SplitOptions, split: 'train' | 'test'): LabelledImages => {
+  switch (src.kind) {
+    case 'synthetic':
+      return synthetic({ count: o.count ?? 2000, seed: o.seed, ...(o.size === undefined ? {} : { size: o.size }) });
+    case 'synthetic-video':
+      return syntheticVideos({
+        count: o.count ?? 2000,
+        seed: o.seed,
+        frames: o.frames ?? 8,
+        ...(o.size === undefined ? {} : { size: o.size }),
+      });
+    case 'fashion-mnist':
+      return loadFashionMnist(src.dir ?? FASHION_MNIST_DIR, split);
+    case 'cifar10':
+      return loadCifar10(src.dir, split);
+    case 'folder':
+      return loadImageFolder(src.dir, o.size === undefined ? {} : { size: o.size });
+    case 'clips':
+      return loadClipFolder(src.dir, { frames: o.frames ?? 8, ...(o.size === undefined ? {} : { size: o.size }) });
+    case 'npy':
+      return readNpyImages(src.images, src.labels);
+  }
+};
+
+/**
+ * The shape of one sample of a source, [H, W, C] or [T, H, W, C], as {@link loadSplits} will
+ * give it: what a model trained on it must take. Fashion-MNIST reads only its test images'
+ * header; folders, clip folders and .npy files are read.
+ *
+ * @example
+ * dataShape({ kind: 'fashion-mnist' }, { held: 1, seed: 0 }) // [28, 28, 1]
+ * @since 0.2.0
+ */
+export const dataShape = (src: DataSource, o: SplitOptions): InputShape => {
+  const side = o.size ?? 32;
+  switch (src.kind) {
+    case 'synthetic':
+      return [side, side, 3];
+    case 'synthetic-video':
+      return [o.frames ?? 8, side, side, 3];
+    case 'cifar10':
+      return [32, 32, 3];
+    case 'fashion-mnist': {
+      const d = loadFashionMnist(src.dir ?? FASHION_MNIST_DIR, 'test');
+      return [d.height, d.width, d.channels];
+    }
+    default:
+      return sampleShape(loadAll(src, { ...o, count: 1 }, 'train'));
+  }
+};
+
+/**
+ * Loads a source as { train, held } (held-out images for reconstruction pictures, metrics and
+ * the probes' test set). Generated data (images, or clips of `frames` frames) makes `count`
+ * training samples and `held` more after them. Fashion-MNIST and CIFAR-10 hold out their
+ * official test split (all of it when `held` is its size, else a stratified seeded `held` of
+ * it). Folders, clip folders and .npy files hold out a stratified seeded `held` of their
+ * samples, so every class is in both splits in proportion. With `test`, the held-out images come
+ * from that source instead. Real training data keeps at most `count` images (stratified).
  *
  * @example
  * const { train, held } = loadSplits({ kind: 'synthetic' }, { count: 2000, held: 200, seed: 0 })
  * @since 0.1.0
  */
-export const loadSplits = (
-  src: DataSource,
-  o: { readonly count: number; readonly held: number; readonly seed: number; readonly size?: number; readonly frames?: number },
-): { readonly train: LabelledImages; readonly held: LabelledImages } => {
-  switch (src.kind) {
-    case 'synthetic':
-      return {
-        train: synthetic({ count: o.count, seed: o.seed, ...(o.size === undefined ? {} : { size: o.size }) }),
-        held: synthetic({ count: o.held, seed: o.seed, start: o.count, ...(o.size === undefined ? {} : { size: o.size }) }),
-      };
-    case 'synthetic-video': {
-      const v = { seed: o.seed, frames: o.frames ?? 8, ...(o.size === undefined ? {} : { size: o.size }) };
-      return { train: syntheticVideos({ count: o.count, ...v }), held: syntheticVideos({ count: o.held, start: o.count, ...v }) };
-    }
-    case 'cifar10':
-      return { train: loadCifar10(src.dir, 'train'), held: slice(loadCifar10(src.dir, 'test'), 0, o.held) };
-    case 'folder':
-    case 'clips':
-    case 'npy': {
-      const all =
-        src.kind === 'folder'
-          ? loadImageFolder(src.dir, o.size === undefined ? {} : { size: o.size })
-          : src.kind === 'clips'
-            ? loadClipFolder(src.dir, { frames: o.frames ?? 8, ...(o.size === undefined ? {} : { size: o.size }) })
-            : readNpyImages(src.images, src.labels);
-      if (all.count <= o.held) throw new ConfigError('--held', o.held, `leaves no training images out of ${all.count}`);
-      return { train: slice(all, 0, all.count - o.held), held: slice(all, all.count - o.held, all.count) };
-    }
+export const loadSplits = (src: DataSource, o: SplitOptions): { readonly train: LabelledImages; readonly held: LabelledImages } => {
+  const generated = src.kind === 'synthetic' || src.kind === 'synthetic-video';
+  if (generated && o.test === undefined) {
+    const train = loadAll(src, o, 'train');
+    // the held-out samples are the ones generated after the training ones
+    const size = o.size === undefined ? {} : { size: o.size };
+    const held =
+      src.kind === 'synthetic'
+        ? synthetic({ count: o.held, seed: o.seed, start: train.count, ...size })
+        : syntheticVideos({ count: o.held, start: train.count, seed: o.seed, frames: o.frames ?? 8, ...size });
+    return { train, held };
   }
+  const official = src.kind === 'fashion-mnist' || src.kind === 'cifar10';
+  const testSource = o.test ?? (official ? src : undefined);
+  if (testSource !== undefined) {
+    const test = loadAll(testSource, { ...o, count: o.held }, 'test');
+    if (o.held > test.count) throw new ConfigError('--held', o.held, `the test images number ${test.count}`);
+    return { train: atMost(loadAll(src, o, 'train'), o.count, o.seed), held: atMost(test, o.held, o.seed) };
+  }
+  const all = loadAll(src, o, 'train');
+  if (all.count <= o.held) throw new ConfigError('--held', o.held, `leaves no training images out of ${all.count}`);
+  const { taken, rest } = stratifiedSplit(all.labels, o.held, o.seed);
+  return { train: atMost(pickSamples(all, rest), o.count, o.seed), held: pickSamples(all, taken) };
 };

@@ -8,6 +8,7 @@ export * from './files.js';
 export * from './tensorFiles.js';
 export * from './loaders.js';
 export * from './checkpoint.js';
+export * from './pretrained.js';
 export * from './datasets.js';
 export * from './threads.js';
 export * from './run.js';

@@ -9,12 +9,13 @@
  */
 import { statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { int, oneOf } from '../core/check.js';
-import { FormatError } from '../core/errors.js';
+import { ConfigError, FormatError } from '../core/errors.js';
 import { assertUnitRange } from '../data/batches.js';
 import type { LabelledImages } from '../data/labelled.js';
+import { decodeIdx, type Idx } from '../io/idx.js';
 import type { Image8 } from '../io/png.js';
 import { decodePng } from '../io/pngDecode.js';
 import { checkFile, checkFolder, readFileBytes, readFileText, readFolder } from './fsErrors.js';
@@ -33,6 +34,15 @@ const CIFAR_PIXELS = CIFAR_SIDE * CIFAR_SIDE;
 const CIFAR_RECORD = 1 + 3 * CIFAR_PIXELS;
 /** Byte value / 255, looked up rather than divided for every sample. */
 const UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
+
+/** Whether `path` is a folder (false when nothing is there). */
+const isFolder = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
 
 /**
  * Whether a file the loader looks for is there: false when nothing is at `path` (or a part of the
@@ -317,4 +327,120 @@ export const loadClipFolder = (dir: string, options: { readonly frames: number; 
   const d = { count: clips.length, frames, height, width, channels: 3, images, labels: Int32Array.from(clips, (c) => c.label), classes };
   assertUnitRange(dir, d);
   return d;
+};
+
+/** The most a deflate stream can expand (its format's limit: 1032 to 1). */
+const DEFLATE_RATIO = 1032;
+/** The largest IDX file read whole (2 GiB). */
+const MAX_IDX_BYTES = 2 ** 31 - 1;
+
+/**
+ * Decompresses a gzip file's bytes in memory its own bytes justify: the output may be no larger
+ * than the size its trailer claims, and that claim no larger than deflate can expand the file.
+ */
+const gunzipBounded = (bytes: Uint8Array, path: string): Uint8Array => {
+  if (bytes.length < 18) throw new FormatError(path, `${bytes.length} bytes is too short for a gzip file (18 bytes at least)`);
+  const claimed = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(bytes.length - 4, true);
+  if (claimed > DEFLATE_RATIO * bytes.length || claimed > MAX_IDX_BYTES)
+    throw new FormatError(path, `gzip trailer claims ${claimed} bytes, more than ${bytes.length} compressed bytes can hold`);
+  try {
+    const out = gunzipSync(bytes, { maxOutputLength: Math.max(1, claimed) });
+    if (out.length !== claimed) throw new FormatError(path, `gzip data is ${out.length} bytes, its trailer says ${claimed}`);
+    return out;
+  } catch (e) {
+    if (e instanceof FormatError) throw e;
+    throw new FormatError(path, `corrupt gzip data: ${e instanceof Error ? e.message : String(e)}`);
+  }
+};
+
+/**
+ * Reads an IDX file (see {@link decodeIdx}), gzip-compressed (by its signature) or plain. A
+ * missing or unreadable file is an `IoError` naming it; a truncated, padded, corrupt or
+ * non-byte file a {@link FormatError} naming it.
+ *
+ * @example
+ * const labels = readIdxFile('/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz') // dims [10000]
+ * @since 0.2.0
+ */
+export const readIdxFile = (path: string): Idx => {
+  const raw = readFileBytes(path);
+  const gz = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+  return decodeIdx(gz ? gunzipBounded(raw, path) : raw, path);
+};
+
+/**
+ * Where Debian's `dataset-fashion-mnist` package puts the Fashion-MNIST files.
+ *
+ * @example
+ * loadFashionMnist(FASHION_MNIST_DIR, 'test').count // 10000
+ * @since 0.2.0
+ */
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+/**
+ * The Fashion-MNIST class names, in label order.
+ *
+ * @example
+ * FASHION_MNIST_CLASSES[9] // 'ankle boot'
+ * @since 0.2.0
+ */
+export const FASHION_MNIST_CLASSES = [
+  't-shirt/top',
+  'trouser',
+  'pullover',
+  'dress',
+  'coat',
+  'sandal',
+  'shirt',
+  'sneaker',
+  'bag',
+  'ankle boot',
+] as const;
+
+/** The file `name` in `dir`, gzip-compressed or plain, or undefined when neither is there. */
+const idxPath = (dir: string, name: string): string | undefined => [`${name}.gz`, name].map((n) => join(dir, n)).find(isFile);
+
+/**
+ * Loads the official train (60,000 images) or test (10,000) split of Fashion-MNIST (or of any
+ * data set in its layout, such as MNIST): `train-images-idx3-ubyte[.gz]` and
+ * `train-labels-idx1-ubyte[.gz]`, or `t10k-...`, in `dir`. Images come back as [count, height,
+ * width, 1] floats in [0, 1] (byte / 255), labels 0..9 with {@link FASHION_MNIST_CLASSES}. A
+ * missing folder or file is a {@link ConfigError} that says to install Debian's
+ * `dataset-fashion-mnist` (or to give the folder); images and labels that disagree, a label above 9, or a malformed file are a
+ * {@link FormatError} naming the file.
+ *
+ * @example
+ * const test = loadFashionMnist(FASHION_MNIST_DIR, 'test') // 10000 x 28 x 28 x 1
+ * @since 0.2.0
+ */
+export const loadFashionMnist = (dir: string, split: 'train' | 'test'): LabelledImages => {
+  oneOf('loadFashionMnist.split', split, ['train', 'test']);
+  const prefix = split === 'train' ? 'train' : 't10k';
+  const install = dir === FASHION_MNIST_DIR ? 'install it with `apt-get install dataset-fashion-mnist` (Debian)' : 'check the folder';
+  const where = `: ${install}, or give --data fashion-mnist:DIR`;
+  if (!isFolder(dir)) throw new ConfigError('fashion-mnist folder', dir, `is not a folder${where}`);
+  const find = (name: string): string => {
+    const p = idxPath(dir, name);
+    if (p === undefined) throw new ConfigError('fashion-mnist folder', dir, `has no ${split} file ${name}[.gz]${where}`);
+    return p;
+  };
+  const imagesPath = find(`${prefix}-images-idx3-ubyte`);
+  const labelsPath = find(`${prefix}-labels-idx1-ubyte`);
+  const im = readIdxFile(imagesPath);
+  if (im.dims.length !== 3)
+    throw new FormatError(imagesPath, `images must have 3 dimensions [count, height, width], got [${im.dims.join(', ')}]`);
+  const [count, height, width] = im.dims as [number, number, number];
+  if (count === 0 || height === 0 || width === 0) throw new FormatError(imagesPath, `dimensions [${im.dims.join(', ')}] hold no images`);
+  const lb = readIdxFile(labelsPath);
+  if (lb.dims.length !== 1 || lb.dims[0] !== count)
+    throw new FormatError(labelsPath, `labels have dimensions [${lb.dims.join(', ')}]; ${imagesPath} holds ${count} images, so [${count}]`);
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = lb.data[i]!;
+    if (v > 9) throw new FormatError(labelsPath, `label ${v} at index ${i} is not in 0..9`);
+    labels[i] = v;
+  }
+  const images = new Float32Array(im.data.length);
+  for (let i = 0; i < images.length; i++) images[i] = UNIT[im.data[i]!]!;
+  return { count, height, width, channels: 1, images, labels, classes: FASHION_MNIST_CLASSES };
 };

@@ -53,8 +53,11 @@ export interface TrainRun {
   /** A short name for the logs (the preset). */
   readonly label: string;
   readonly data: DataSource;
-  readonly count: number;
+  /** Training images: generated data makes this many (default 2000); real data keeps at most this many (default all). */
+  readonly count?: number;
   readonly held: number;
+  /** Take the held-out images from this source instead. */
+  readonly test?: DataSource;
   readonly size?: number;
   /** Frames per clip, for video data. */
   readonly frames?: number;
@@ -110,8 +113,9 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     spec: r.spec,
     data: r.data,
     split: {
-      count: r.count,
+      ...(r.count === undefined ? {} : { count: r.count }),
       held: r.held,
+      ...(r.test === undefined ? {} : { test: r.test }),
       ...(r.size === undefined ? {} : { size: r.size }),
       ...(r.frames === undefined ? {} : { frames: r.frames }),
     },
@@ -132,8 +136,9 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     }
   }
   const { train: data, held } = loadSplits(r.data, {
-    count: r.count,
+    ...(r.count === undefined ? {} : { count: r.count }),
     held: r.held,
+    ...(r.test === undefined ? {} : { test: r.test }),
     seed: r.train.seed,
     ...(r.size === undefined ? {} : { size: r.size }),
     ...(r.frames === undefined ? {} : { frames: r.frames }),

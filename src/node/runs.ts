@@ -212,8 +212,14 @@ const parsed = (meta: Record<string, string>, key: string, file: string): unknow
 export interface RunIdentity {
   readonly spec: ModelSpec;
   readonly data: unknown;
-  /** count, held, size, frames: which images the data source gives. */
-  readonly split: { readonly count: number; readonly held: number; readonly size?: number; readonly frames?: number };
+  /** count, held, size, frames, test: which images the data source gives. */
+  readonly split: {
+    readonly count?: number;
+    readonly held: number;
+    readonly size?: number;
+    readonly frames?: number;
+    readonly test?: unknown;
+  };
   readonly train: TrainConfig;
 }
 
@@ -258,9 +264,9 @@ export const checkResume = (meta: Record<string, string>, now: RunIdentity, file
   const split = parsed(meta, 'split', file);
   if (split !== undefined && typeof split === 'object' && split !== null) {
     const s = split as Record<string, unknown>;
-    const kind = typeof now.data === 'object' && now.data !== null ? (now.data as { kind?: unknown }).kind : undefined;
-    const fields = [...(kind === 'synthetic' || kind === 'synthetic-video' ? (['count'] as const) : []), 'held', 'size', 'frames'] as const;
-    for (const k of fields) if (jsonDiff(s[k], now.split[k]) !== undefined) refuse(`--${k}`, now.split[k], s[k] ?? 'none');
+    for (const k of ['count', 'held', 'size', 'frames'] as const)
+      if (jsonDiff(s[k], now.split[k]) !== undefined) refuse(`--${k}`, now.split[k], s[k] ?? 'none');
+    if (!sameData(s['test'] ?? null, now.split.test ?? null)) refuse('--test-data', now.split.test ?? 'none', s['test'] ?? 'none');
   }
   // the model: the spec stored (or a 0.1.0 checkpoint's method and model, read as one), its label aside
   const { label: _oldLabel, ...old } = specFromMetadata(meta, file);

@@ -9,7 +9,8 @@
 import { FormatError } from '../core/errors.js';
 import { flatten, mapParams, type Params } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
-import { readSafetensors, writeSafetensors, type Safetensors, type SafeTensor } from '../io/safetensors.js';
+import { floatToHalf } from '../io/dtypes.js';
+import { readSafetensors, toFloat32, writeSafetensors, type Safetensors, type SafeTensor } from '../io/safetensors.js';
 import { initOpt } from './optimizer.js';
 import type { TrainState } from './step.js';
 
@@ -22,6 +23,7 @@ import type { TrainState } from './step.js';
 export const CHECKPOINT_FORMAT = 'tesserae/checkpoint@1';
 
 const f32 = (t: Tensor): SafeTensor => ({ dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.dataSync()) });
+const f16 = (t: Tensor): SafeTensor => ({ dtype: 'F16', shape: [...t.shape], data: Uint16Array.from(t.dataSync(), floatToHalf) });
 
 /**
  * A training state as safetensors bytes. `metadata` values must be strings; `format` and `step`
@@ -42,17 +44,26 @@ export const encodeCheckpoint = <P extends Params>(state: TrainState<P>, metadat
 
 /**
  * Params alone as checkpoint bytes (no optimiser state, no EMA): {@link decodeCheckpoint} reads
- * them back with a fresh optimiser.
+ * them back with a fresh optimiser. With `dtype: 'float16'` the params are stored in half
+ * precision (nearest, ties to even; half the bytes) and the metadata says so (`dtype`); they
+ * load back as exactly those half-precision values, in float32.
  *
  * @example
  * const bytes = encodeWeights(params, 600, { spec: JSON.stringify(model.spec) })
  * @since 0.1.0
  */
-export const encodeWeights = (params: Params, step: number, metadata: Record<string, string> = {}): Uint8Array =>
-  writeSafetensors(
-    flatten(params).map(([k, t]) => [`params.${k}`, f32(t)] as [string, SafeTensor]),
-    { ...metadata, format: CHECKPOINT_FORMAT, step: String(step), optStep: '0' },
+export const encodeWeights = (
+  params: Params,
+  step: number,
+  metadata: Record<string, string> = {},
+  options: { readonly dtype?: 'float32' | 'float16' } = {},
+): Uint8Array => {
+  const half = options.dtype === 'float16';
+  return writeSafetensors(
+    flatten(params).map(([k, t]) => [`params.${k}`, half ? f16(t) : f32(t)] as [string, SafeTensor]),
+    { ...metadata, format: CHECKPOINT_FORMAT, step: String(step), optStep: '0', ...(half ? { dtype: 'float16' } : {}) },
   );
+};
 
 /**
  * The metadata of a checkpoint, checked for the tesserae format tag.
@@ -110,14 +121,20 @@ export const decodeCheckpointTensors = <P extends Params>(
   if (metadata['format'] !== CHECKPOINT_FORMAT)
     throw new FormatError(file, `not a tesserae checkpoint (metadata format ${JSON.stringify(metadata['format'] ?? null)})`);
   const made: Tensor[] = [];
+  const hasOptState = [...tensors.keys()].some((k) => k.startsWith('opt.'));
   const load = (name: string, like: Tensor): Tensor => {
     const e = tensors.get(name);
     if (!e) throw new FormatError(file, `missing tensor ${JSON.stringify(name)}`);
-    if (e.dtype !== 'F32') throw new FormatError(file, `tensor ${JSON.stringify(name)} is ${e.dtype}, expected F32`);
+    // half precision only for the weights of a weights-only file (what `encodeWeights` writes)
+    const half = e.dtype === 'F16' && !name.startsWith('opt.') && !hasOptState;
+    if (e.dtype !== 'F32' && !half)
+      throw new FormatError(file, `tensor ${JSON.stringify(name)} is ${e.dtype}, expected F32${hasOptState ? '' : ' or F16'}`);
     if (e.shape.length !== like.shape.length || e.shape.some((d, i) => d !== like.shape[i])) {
       throw new FormatError(file, `tensor ${JSON.stringify(name)} has shape [${e.shape.join(', ')}], expected [${like.shape.join(', ')}]`);
     }
-    const t = tf.tensor(e.data, [...e.shape]);
+    const values = half ? toFloat32(e) : e.data;
+    if (half) assertFiniteTensor(file, name, values as Float32Array);
+    const t = tf.tensor(values, [...e.shape]);
     made.push(t);
     return t;
   };

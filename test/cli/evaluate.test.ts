@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { decodePng, readSafetensors } from '../../src/index.js';
+import { floatToHalf } from '../../src/io/dtypes.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tesserae-eval-'));
@@ -138,6 +139,31 @@ describe('tesserae export', () => {
     const a = lastJson<{ ridge: unknown; reconstruction: unknown }>(run('eval', '--checkpoint', ckpt, ...args).stdout);
     const b = lastJson<{ ridge: unknown; reconstruction: unknown }>(run('eval', '--checkpoint', out, ...args).stdout);
     assert.deepEqual([b.ridge, b.reconstruction], [a.ridge, a.reconstruction]);
+  });
+});
+
+describe('tesserae export --dtype float16', () => {
+  it('writes half-precision weights, about half the bytes, that load back as exactly those values', () => {
+    const ckpt = join(dir, 'umd', 'checkpoints', 'latest.safetensors');
+    const f32 = join(dir, 'umd32.safetensors');
+    const f16 = join(dir, 'umd16.safetensors');
+    assert.equal(run('export', '--checkpoint', ckpt, '--out', f32).status, 0);
+    const r = run('export', '--checkpoint', ckpt, '--out', f16, '--dtype', 'float16');
+    assert.equal(r.status, 0, r.stderr);
+    const a = readSafetensors(new Uint8Array(readFileSync(f32)), f32);
+    const b = readSafetensors(new Uint8Array(readFileSync(f16)), f16);
+    assert.equal(b.metadata['dtype'], 'float16');
+    assert.ok(readFileSync(f16).length < 0.6 * readFileSync(f32).length);
+    for (const [name, t] of a.tensors) {
+      const h = b.tensors.get(name)!;
+      assert.equal(h.dtype, 'F16');
+      const want = Uint16Array.from(t.data as Float32Array, floatToHalf);
+      assert.deepEqual(Array.from(h.data as Uint16Array), Array.from(want), name);
+    }
+    // it opens and evaluates (the weights are the half-precision values, read as float32)
+    const e = run('eval', '--checkpoint', f16, '--probe', 'ridge', '--count', '40', '--held', '20', '--shots', '2', '--psnr-images', '4');
+    assert.equal(e.status, 0, e.stderr);
+    assert.equal(run('export', '--checkpoint', ckpt, '--out', join(dir, 'x.safetensors'), '--dtype', 'float8').status, 2);
   });
 });
 

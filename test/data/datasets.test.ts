@@ -36,19 +36,18 @@ describe('data sources and batches', () => {
     );
   });
 
-  it('loads .npy images (float32 or uint8) with labels, holding out the last images', () => {
+  it('loads .npy images (float32 or uint8) with labels, holding out a stratified seeded share', () => {
     const x = Float32Array.from({ length: 5 * 4 * 4 * 3 }, (_, i) => (i % 7) / 7);
     writeFileSync(join(dir, 'x.npy'), writeNpy({ shape: [5, 4, 4, 3], data: x }));
     writeFileSync(join(dir, 'u8.npy'), writeNpy({ shape: [5, 4, 4, 3], data: Uint8Array.from(x, (v) => Math.round(v * 255)) }));
     writeFileSync(join(dir, 'y.npy'), writeNpy({ shape: [5], data: Int32Array.of(0, 1, 2, 1, 0) }));
-    const { train, held } = loadSplits(
-      { kind: 'npy', images: join(dir, 'x.npy'), labels: join(dir, 'y.npy') },
-      { count: 0, held: 2, seed: 0 },
-    );
+    const { train, held } = loadSplits({ kind: 'npy', images: join(dir, 'x.npy'), labels: join(dir, 'y.npy') }, { held: 2, seed: 0 });
     assert.equal(train.count, 3);
-    assert.deepEqual(Array.from(held.labels), [1, 0]);
+    // classes of 2, 2 and 1 samples: the two held out are one of class 0 and one of class 1
+    assert.deepEqual(Array.from(held.labels).sort(), [0, 1]);
+    assert.deepEqual(Array.from(train.labels).sort(), [0, 1, 2]);
     assert.deepEqual(train.classes, ['0', '1', '2']);
-    const u8 = loadSplits({ kind: 'npy', images: join(dir, 'u8.npy') }, { count: 0, held: 1, seed: 0 });
+    const u8 = loadSplits({ kind: 'npy', images: join(dir, 'u8.npy') }, { held: 1, seed: 0 });
     assert.ok(Math.abs(u8.train.images[1]! - 1 / 7) < 0.003);
   });
 
@@ -62,7 +61,7 @@ describe('data sources and batches', () => {
     const load = (images: string, labels?: string, held = 1) =>
       loadSplits(
         labels ? { kind: 'npy', images: join(dir, images), labels: join(dir, labels) } : { kind: 'npy', images: join(dir, images) },
-        { count: 0, held, seed: 0 },
+        { held, seed: 0 },
       );
     assert.throws(
       () => load('nan.npy'),

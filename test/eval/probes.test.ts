@@ -15,6 +15,10 @@ import {
   subset,
   type Features,
 } from '../../src/index.js';
+import { noLeak, onCpu } from '../helpers.js';
+
+// k-NN computes its similarities on the active tfjs backend
+onCpu();
 
 /** Gaussian clusters: class c centred at 3 * e_c (plus noise) in `dim` dimensions; `noise` scales the spread. */
 const clusters = (seed: number, perClass: number, classes: number, dim: number, spread = 1, shuffleLabels = false): Features => {
@@ -158,5 +162,47 @@ describe('k-NN', () => {
     assert.ok(knnProbe(train, clusters(9, 20, 3, 5, 0.3), { k: 5 }).accuracy > 0.9);
     assert.throws(() => knnProbe(train, train, { k: 0 }), ConfigError);
     assert.throws(() => knnProbe(train, train, { k: train.count + 1 }), ConfigError);
+  });
+
+  it('equals a brute-force float64 k-NN (full sort, ties to the lower index) on features with ties', () => {
+    /** The reference: every similarity in float64, all rows sorted, the k best vote. */
+    const reference = (train: Features, test: Features, k: number, t = 0.07): number => {
+      const unit = (f: Features, i: number) => {
+        const row = Array.from(f.data.subarray(i * f.dim, (i + 1) * f.dim));
+        const n = Math.max(Math.hypot(...row), 1e-12);
+        return row.map((v) => v / n);
+      };
+      let hit = 0;
+      for (let i = 0; i < test.count; i++) {
+        const q = unit(test, i);
+        const sims = Array.from({ length: train.count }, (_, j) => unit(train, j).reduce((s, v, a) => s + v * q[a]!, 0));
+        const idx = sims.map((_, j) => j).sort((u, v) => sims[v]! - sims[u]! || u - v);
+        const votes = new Array<number>(train.classes).fill(0);
+        for (const j of idx.slice(0, k)) votes[train.labels[j]!]! += Math.exp(sims[j]! / t);
+        if (votes.indexOf(Math.max(...votes)) === test.labels[i]) hit++;
+      }
+      return hit / test.count;
+    };
+    // small integer features: many exact ties, which float32 and float64 agree on
+    const arbF = (n: number) =>
+      fc.record({
+        data: fc.array(fc.integer({ min: -2, max: 2 }), { minLength: n * 3, maxLength: n * 3 }),
+        labels: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: n, maxLength: n }),
+      });
+    fc.assert(
+      fc.property(arbF(12), arbF(5), fc.integer({ min: 1, max: 12 }), (a, b, k) => {
+        const f = (x: { data: number[]; labels: number[] }, n: number): Features => ({
+          count: n,
+          dim: 3,
+          data: Float32Array.from(x.data),
+          labels: Int32Array.from(x.labels),
+          classes: 3,
+        });
+        const train = f(a, 12);
+        const test = f(b, 5);
+        assert.equal(noLeak(() => knnProbe(train, test, { k })).accuracy, reference(train, test, k));
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -131,3 +131,14 @@ export const arbTensor: fc.Arbitrary<SafeTensor> = fc
   });
 /** Up to five uniquely named random tensors. */
 export const arbTensors = fc.uniqueArray(fc.tuple(fc.string({ maxLength: 8 }), arbTensor), { selector: ([name]) => name, maxLength: 5 });
+
+/** An IDX file of unsigned bytes, as the format writes it. */
+export const encodeIdx = (dims: readonly number[], data: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(4 + 4 * dims.length + data.length);
+  out[2] = 8;
+  out[3] = dims.length;
+  const view = new DataView(out.buffer);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+};
