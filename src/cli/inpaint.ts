@@ -71,7 +71,7 @@ const flags: FlagSpec = {
   grid: {
     type: 'string',
     default: 'space-timesteps',
-    help: `timestep grid: ${TIMESTEP_GRIDS.join(' | ')} (umd: UMD's DDIM, steps + 1 calls)`,
+    help: `timestep grid: ${TIMESTEP_GRIDS.join(' | ')} (arange: UMD's DDIM, steps + 1 calls)`,
   },
   eta: { type: 'string', default: '0', help: 'DDIM eta (0 deterministic, 1 DDPM-like)' },
   strip: { type: 'string', default: '6', help: 'x0 snapshots in the steps strip' },

@@ -28,7 +28,7 @@ const flags: FlagSpec = {
   grid: {
     type: 'string',
     default: 'space-timesteps',
-    help: `timestep grid: ${TIMESTEP_GRIDS.join(' | ')} (umd: UMD's DDIM, steps + 1 calls)`,
+    help: `timestep grid: ${TIMESTEP_GRIDS.join(' | ')} (arange: UMD's DDIM, steps + 1 calls)`,
   },
   eta: { type: 'string', default: '1', help: 'DDIM eta (UMD samples with 1)' },
   count: { type: 'string', default: '8', help: 'samples per class' },

@@ -24,7 +24,7 @@ import type { ScheduleTable } from '../corruption/schedule.js';
  * - `'ddim-stride'`: the same function's `"ddimN"` form, the DDIM paper's integer stride: the
  *   smallest stride k with exactly `steps` multiples of k below T, t = 1, 1 + k, ...; a ConfigError
  *   where no integer stride gives `steps` steps.
- * - `'umd'`: UMD's DDIM (philippe-eecs/small-vision `big_vision/gaussian_diffusion.py`,
+ * - `'arange'`: UMD's DDIM (philippe-eecs/small-vision `big_vision/gaussian_diffusion.py`,
  *   `ddim_sample_loop`): `arange(T - 1, 0, -(T // steps))` with 0 appended, then a last call at
  *   the references' t = 0, so t = T, T - s, ..., then t = 1, then x0: `steps + 1` network calls.
  *   A ConfigError where that arange does not have exactly `steps` entries (the reference would then
@@ -35,20 +35,20 @@ import type { ScheduleTable } from '../corruption/schedule.js';
  *
  * @since 0.2.0
  */
-export type TimestepGrid = 'space-timesteps' | 'ddim-stride' | 'umd' | 'even';
+export type TimestepGrid = 'space-timesteps' | 'ddim-stride' | 'arange' | 'even';
 
 /**
  * The grids, for parsing and listing.
  *
  * @example
- * TIMESTEP_GRIDS.includes('umd') // true
+ * TIMESTEP_GRIDS.includes('arange') // true
  * @since 0.2.0
  */
-export const TIMESTEP_GRIDS: readonly TimestepGrid[] = ['space-timesteps', 'ddim-stride', 'umd', 'even'];
+export const TIMESTEP_GRIDS: readonly TimestepGrid[] = ['space-timesteps', 'ddim-stride', 'arange', 'even'];
 
 /**
  * A sampler: DDPM (ancestral) or DDIM (`eta` = 0 deterministic, 1 DDPM-like; UMD samples with
- * DDIM, eta 1, 125 steps on its `'umd'` grid), each over a {@link TimestepGrid} of `steps` timesteps.
+ * DDIM, eta 1, 125 steps on its `'arange'` grid), each over a {@link TimestepGrid} of `steps` timesteps.
  * DDPM with `steps` = null visits every timestep T..1; with fewer steps it is the respaced DDPM of
  * improved-diffusion (`SpacedDiffusion`): the posterior of each step uses the respaced beta
  * 1 - alphaBar_t / alphaBar_tPrev over the kept timesteps (see {@link respacedBetas}).
@@ -71,7 +71,7 @@ const gridOf = (g: TimestepGrid | undefined): TimestepGrid => {
  *
  * @example
  * Sampler.ddim({ steps: 50, eta: 0 })
- * Sampler.ddim({ steps: 125, eta: 1, grid: 'umd' }) // UMD's sampler
+ * Sampler.ddim({ steps: 125, eta: 1, grid: 'arange' }) // UMD's sampler
  * Sampler.ddpm({ steps: 250 })                       // respaced DDPM, as DiT samples
  * @since 0.1.0
  */
@@ -145,7 +145,7 @@ export const spaceTimesteps = (numTimesteps: number, sectionCounts: readonly num
  * then steps from each to the next and from the last to 0. See {@link TimestepGrid}.
  *
  * @example
- * samplerTimesteps(Sampler.ddim({ steps: 125, grid: 'umd' }), 1000) // [1000, 992, ..., 8, 1]
+ * samplerTimesteps(Sampler.ddim({ steps: 125, grid: 'arange' }), 1000) // [1000, 992, ..., 8, 1]
  * @since 0.2.0
  */
 export const samplerTimesteps = (s: Sampler, steps: number): number[] => {
@@ -163,14 +163,14 @@ export const samplerTimesteps = (s: Sampler, steps: number): number[] => {
         if (e instanceof ConfigError) throw new ConfigError('sampler.steps', K, `has no integer stride on ${T} steps (grid 'ddim-stride')`);
         throw e;
       }
-    case 'umd': {
+    case 'arange': {
       const stride = Math.floor(T / K);
       const refs = Array.from({ length: Math.ceil((T - 1) / stride) }, (_, i) => T - 1 - i * stride);
       if (refs.length !== K)
         throw new ConfigError(
           'sampler.steps',
           K,
-          `UMD's grid arange(${T - 1}, 0, -${stride}) has ${refs.length} entries, not ${K}, on ${T} steps (grid 'umd')`,
+          `UMD's grid arange(${T - 1}, 0, -${stride}) has ${refs.length} entries, not ${K}, on ${T} steps (grid 'arange')`,
         );
       return desc([...refs, 0]);
     }

@@ -100,7 +100,7 @@ describe('tesserae inpaint', () => {
       return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { steps: number }).steps;
     };
     assert.equal(steps('--sampler', 'ddpm', '--steps', '5'), 5);
-    assert.equal(steps('--sampler', 'ddim', '--steps', '5', '--grid', 'umd'), 6); // UMD's grid: steps + 1 network calls
+    assert.equal(steps('--sampler', 'ddim', '--steps', '5', '--grid', 'arange'), 6); // UMD's arange grid: steps + 1 network calls
   });
 
   it('bad input gets a typed error naming it, exit 2, and writes nothing', () => {

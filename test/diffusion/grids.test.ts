@@ -112,7 +112,7 @@ describe('timestep grids (the reference code)', () => {
   });
 
   it("UMD's grid is ddim_sample_loop's: 125 steps make 126 network calls, 1000, 992, ..., 8, then 1, then x0", () => {
-    const st = samplerSteps(Sampler.ddim({ steps: 125, eta: 1, grid: 'umd' }), 1000);
+    const st = samplerSteps(Sampler.ddim({ steps: 125, eta: 1, grid: 'arange' }), 1000);
     const calls = umdCallsOracle(1000, 125);
     assert.equal(calls.length, 126);
     assert.equal(st.length, 126);
@@ -136,11 +136,11 @@ describe('timestep grids (the reference code)', () => {
         const fits =
           oracle.slice(0, -1).every(([t, next], i) => t > next && (i === 0 || oracle[i - 1]![1] === t)) && oracle.at(-2)![1] === 0;
         if (!fits) {
-          assert.throws(() => samplerSteps(Sampler.ddim({ steps: k, grid: 'umd' }), T), ConfigError);
+          assert.throws(() => samplerSteps(Sampler.ddim({ steps: k, grid: 'arange' }), T), ConfigError);
           return;
         }
         assert.deepEqual(
-          samplerSteps(Sampler.ddim({ steps: k, grid: 'umd' }), T),
+          samplerSteps(Sampler.ddim({ steps: k, grid: 'arange' }), T),
           oracle.map(([t, next]) => [t + 1, next + 1]),
         );
       }),
@@ -222,7 +222,7 @@ describe('timestep grids (the reference code)', () => {
     const xT = Array.from(Key.normal(Key.fold(Key.key(7), 'xT'), n));
 
     // UMD: ddim_sample with eta 0 over umdCallsOracle, the last call returning pred_xstart
-    const umd = run(Sampler.ddim({ steps: 125, eta: 0, grid: 'umd' }));
+    const umd = run(Sampler.ddim({ steps: 125, eta: 0, grid: 'arange' }));
     const calls = umdCallsOracle(T, 125);
     assert.deepEqual(
       umd.calls,
