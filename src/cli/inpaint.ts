@@ -25,7 +25,7 @@ import { nearestFrameFill } from '../eval/baselines.js';
 import { encodeApng } from '../io/png.js';
 import { deflateSync } from 'node:zlib';
 import { inpaint, type Inpainted } from '../diffusion/inpaint.js';
-import { Sampler, samplerSteps } from '../diffusion/sampler.js';
+import { TIMESTEP_GRIDS, Sampler, samplerSteps } from '../diffusion/sampler.js';
 import { dataRange, maskedPsnr, predictRemoved, type Norm } from '../eval/heldout.js';
 import { reconstructionGrid } from '../eval/reconstruction.js';
 import { frameStrip, tileImages, toImage8 } from '../io/images.js';
@@ -71,7 +71,12 @@ const flags: FlagSpec = {
   },
   fps: { type: 'string', default: '6', help: 'video: frames per second of the animated PNGs' },
   sampler: { type: 'string', default: 'ddim', help: 'ddim | ddpm' },
-  steps: { type: 'string', default: '50', help: 'DDIM steps' },
+  steps: { type: 'string', default: '50', help: "sampler steps (DDIM, or respaced DDPM; the schedule's step count = every step)" },
+  grid: {
+    type: 'string',
+    default: 'space-timesteps',
+    help: `timestep grid: ${TIMESTEP_GRIDS.join(' | ')} (arange: UMD's DDIM, steps + 1 calls)`,
+  },
   eta: { type: 'string', default: '0', help: 'DDIM eta (0 deterministic, 1 DDPM-like)' },
   strip: { type: 'string', default: '6', help: 'x0 snapshots in the steps strip' },
   seed: { type: 'string', default: '0', help: 'seed for the mask and the sampler noise' },
@@ -94,7 +99,11 @@ export const inpaintCommand: Command = {
     prepareOutputFolder(out);
     const mask = parseMask(str(f, 'mask'), '--mask');
     const samplerKind = choice(f, 'sampler', ['ddim', 'ddpm'] as const);
-    const sampler = samplerKind === 'ddpm' ? Sampler.ddpm() : Sampler.ddim({ steps: integer(f, 'steps', 1), eta: num(f, 'eta') });
+    const samplerGrid = choice(f, 'grid', TIMESTEP_GRIDS);
+    const sampler =
+      samplerKind === 'ddpm'
+        ? Sampler.ddpm({ steps: integer(f, 'steps', 1), grid: samplerGrid })
+        : Sampler.ddim({ steps: integer(f, 'steps', 1), eta: num(f, 'eta'), grid: samplerGrid });
     const seed = integer(f, 'seed', 0);
     const count = integer(f, 'count', 1);
     const stripN = integer(f, 'strip', 1);

@@ -11,7 +11,7 @@ import { disposeParams } from '../core/params.js';
 import { useBackend } from '../backends/index.js';
 import { generateImages } from '../models/sampling.js';
 import { wholeImageBranch } from '../corruption/questions.js';
-import { Sampler } from '../diffusion/sampler.js';
+import { TIMESTEP_GRIDS, Sampler } from '../diffusion/sampler.js';
 import { dataRange } from '../eval/heldout.js';
 import { tileImages, toImage8 } from '../io/images.js';
 import { openModel } from '../node/checkpoint.js';
@@ -24,7 +24,12 @@ const flags: FlagSpec = {
   class: { type: 'string', default: 'all', help: 'class id, or all' },
   guidance: { type: 'string', default: '3', help: 'classifier-free guidance scale (0 unconditional, 1 conditional)' },
   sampler: { type: 'string', default: 'ddim', help: 'ddim | ddpm' },
-  steps: { type: 'string', default: '50', help: 'DDIM steps' },
+  steps: { type: 'string', default: '50', help: "sampler steps (DDIM, or respaced DDPM; the schedule's step count = every step)" },
+  grid: {
+    type: 'string',
+    default: 'space-timesteps',
+    help: `timestep grid: ${TIMESTEP_GRIDS.join(' | ')} (arange: UMD's DDIM, steps + 1 calls)`,
+  },
   eta: { type: 'string', default: '1', help: 'DDIM eta (UMD samples with 1)' },
   count: { type: 'string', default: '8', help: 'samples per class' },
   seed: { type: 'string', default: '0', help: 'seed of the sampler' },
@@ -62,8 +67,8 @@ export const sampleCommand: Command = {
     const guidance = num(f, 'guidance');
     const sampler =
       choice(f, 'sampler', ['ddim', 'ddpm'] as const) === 'ddpm'
-        ? Sampler.ddpm()
-        : Sampler.ddim({ steps: integer(f, 'steps', 1), eta: num(f, 'eta') });
+        ? Sampler.ddpm({ steps: integer(f, 'steps', 1), grid: choice(f, 'grid', TIMESTEP_GRIDS) })
+        : Sampler.ddim({ steps: integer(f, 'steps', 1), eta: num(f, 'eta'), grid: choice(f, 'grid', TIMESTEP_GRIDS) });
     const { height: h, width: w, channels: c } = model.grid;
     const names: readonly string[] = meta['data']?.includes('synthetic') ? SYNTHETIC_CLASSES : [];
     const t0 = performance.now();

@@ -11,7 +11,7 @@ import { ConfigError } from '../core/errors.js';
 import { METHODS, methodOptions, presetSpec, SIZES, type PresetOptions } from '../models/presets.js';
 import type { ModelSpec } from '../models/spec.js';
 import { corruptionFile, corruptionFromParts, parseMask, parseNoise, parseObjective, parseTime, specFile } from './algebra.js';
-import { Schedule } from '../corruption/schedule.js';
+import { RHO_ON, Schedule } from '../corruption/schedule.js';
 import { ratio } from '../core/check.js';
 import {
   BACKEND_HELP,
@@ -77,7 +77,8 @@ export const trainFlags: FlagSpec = {
   decoder: { type: 'string', help: "DiffMAE decoder: cross | cross-self | joint (default: the preset's)" },
   'top-down': { type: 'boolean', default: false, help: 'DiffMAE: decoder block i reads encoder block depth-1-i' },
   schedule: { type: 'string', help: 'noise schedule: cosine | linear (1e-4..0.02) (default cosine)' },
-  rho: { type: 'string', help: 'exponent on the schedule (alphaBar -> alphaBar^rho; default 1)' },
+  rho: { type: 'string', help: 'exponent on the schedule (default 1; applied as --rho-on says)' },
+  'rho-on': { type: 'string', help: 'what --rho raises: alphaBar (alphaBar^rho, default) | betas (beta^rho, capped at 0.999)' },
   target: { type: 'string', help: 'DiffMAE: what the decoder predicts: x0 | eps (default x0)' },
   'clean-share': { type: 'string', help: 'UMD, or a corruption from flags: share r0 of each batch at t = 0 (UMD default 0.5)' },
   spec: { type: 'string', help: 'a whole model spec as JSON ({ image, corruption, network }): any value of the algebra' },
@@ -149,12 +150,13 @@ const ALGEBRA_FLAGS = ['mask', 'noise', 'time', 'objective'] as const;
 
 const given = (f: Flags, flag: string): boolean => f[flag] !== undefined && f[flag] !== false;
 
-/** The schedule --schedule and --rho ask for (default cosine, rho 1), or undefined when neither is given. */
+/** The schedule --schedule, --rho and --rho-on ask for (default cosine, rho 1 on alphaBar), or undefined when none is given. */
 const scheduleFromFlags = (f: Flags): Schedule | undefined => {
-  if (!given(f, 'schedule') && !given(f, 'rho')) return undefined;
+  if (!given(f, 'schedule') && !given(f, 'rho') && !given(f, 'rho-on')) return undefined;
   const rho = optional(f, 'rho', num) ?? 1;
+  const rhoOn = optional(f, 'rho-on', (g, n) => choice(g, n, RHO_ON)) ?? 'alphaBar';
   const kind = optional(f, 'schedule', (g, n) => choice(g, n, ['cosine', 'linear'] as const)) ?? 'cosine';
-  return kind === 'cosine' ? Schedule.cosine({ rho }) : Schedule.linear({ rho });
+  return kind === 'cosine' ? Schedule.cosine({ rho, rhoOn }) : Schedule.linear({ rho, rhoOn });
 };
 
 /**

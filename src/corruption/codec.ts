@@ -14,7 +14,7 @@ import { mixture, type Branch, type Corruption, type Split, type WeightedBranch 
 import { Mask } from './mask.js';
 import { Noise } from './noise.js';
 import { term, type LossTerm, type Objective } from './objective.js';
-import { Schedule } from './schedule.js';
+import { RHO_ON, Schedule, type RhoOn } from './schedule.js';
 import { Time } from './time.js';
 
 /** The largest side, step count and index a decoded value may name (far above any model here). */
@@ -67,22 +67,27 @@ export const decodeSchedule = (path: string, v: unknown): Schedule => {
   const kind = choice(`${path}.kind`, v['kind'], ['cosine', 'linear'] as const);
   const steps = (o: Readonly<Record<string, unknown>>) => integer(`${path}.steps`, o['steps'], 1, MAX.steps);
   const rho = (o: Readonly<Record<string, unknown>>) => number(`${path}.rho`, o['rho'], 0, 100);
+  // absent in specs and checkpoints written before 0.2.0: the reading they were trained with
+  const rhoOn = (o: Readonly<Record<string, unknown>>): RhoOn =>
+    has(o, 'rhoOn') ? choice(`${path}.rhoOn`, o['rhoOn'], RHO_ON) : 'alphaBar';
   if (kind === 'cosine') {
-    const o = record(path, v, ['kind', 'steps', 's', 'maxBeta', 'rho']);
+    const o = record(path, v, ['kind', 'steps', 's', 'maxBeta', 'rho', 'rhoOn']);
     const f = {
       steps: steps(o),
       s: number(`${path}.s`, o['s'], 0, 10),
       maxBeta: number(`${path}.maxBeta`, o['maxBeta'], 0, 1),
       rho: rho(o),
+      rhoOn: rhoOn(o),
     };
     return via(path, v, () => Schedule.cosine(f));
   }
-  const o = record(path, v, ['kind', 'steps', 'betaStart', 'betaEnd', 'rho']);
+  const o = record(path, v, ['kind', 'steps', 'betaStart', 'betaEnd', 'rho', 'rhoOn']);
   const f = {
     steps: steps(o),
     betaStart: number(`${path}.betaStart`, o['betaStart'], 0, 1),
     betaEnd: number(`${path}.betaEnd`, o['betaEnd'], 0, 1),
     rho: rho(o),
+    rhoOn: rhoOn(o),
   };
   return via(path, v, () => Schedule.linear(f));
 };

@@ -14,7 +14,7 @@ import { mixture, validateBranch, type Branch, type Corruption } from '../corrup
 import { Mask } from '../corruption/mask.js';
 import { Noise } from '../corruption/noise.js';
 import { term, type LossTerm, type Region, type Target } from '../corruption/objective.js';
-import { Schedule } from '../corruption/schedule.js';
+import { Schedule, type RhoOn } from '../corruption/schedule.js';
 import { Time } from '../corruption/time.js';
 import { patches, tubelets, type Patching } from '../vision/patchify.js';
 
@@ -132,14 +132,28 @@ export const arbMask = (rows: number, cols: number): fc.Arbitrary<Mask> =>
  */
 export const arbSchedule = (o: { readonly maxSteps?: number } = {}): fc.Arbitrary<Schedule> => {
   const steps = fc.integer({ min: 1, max: o.maxSteps ?? 1000 });
-  const rho = fc.double({ min: 0.25, max: 4, noNaN: true });
+  // rho on the betas is kept to 0.5..2, so that beta^rho of the smallest beta stays far above 1e-16
+  const exponent = fc.oneof(
+    fc.record({ rho: fc.double({ min: 0.25, max: 4, noNaN: true }), rhoOn: fc.constant<RhoOn>('alphaBar') }),
+    fc.record({ rho: fc.double({ min: 0.5, max: 2, noNaN: true }), rhoOn: fc.constant<RhoOn>('betas') }),
+  );
   return fc.oneof(
     fc
-      .record({ steps, s: fc.double({ min: 0, max: 0.1, noNaN: true }), maxBeta: fc.double({ min: 0.5, max: 0.999, noNaN: true }), rho })
-      .map((r) => Schedule.cosine(r)),
+      .record({
+        steps,
+        s: fc.double({ min: 0, max: 0.1, noNaN: true }),
+        maxBeta: fc.double({ min: 0.5, max: 0.999, noNaN: true }),
+        exponent,
+      })
+      .map(({ exponent: e, ...r }) => Schedule.cosine({ ...r, ...e })),
     fc
-      .record({ steps, a: fc.double({ min: 1e-5, max: 0.05, noNaN: true }), b: fc.double({ min: 1e-5, max: 0.05, noNaN: true }), rho })
-      .map(({ steps: st, a, b, rho: r }) => Schedule.linear({ steps: st, betaStart: Math.min(a, b), betaEnd: Math.max(a, b), rho: r })),
+      .record({
+        steps,
+        a: fc.double({ min: 1e-5, max: 0.05, noNaN: true }),
+        b: fc.double({ min: 1e-5, max: 0.05, noNaN: true }),
+        exponent,
+      })
+      .map(({ steps: st, a, b, exponent: e }) => Schedule.linear({ steps: st, betaStart: Math.min(a, b), betaEnd: Math.max(a, b), ...e })),
   );
 };
 

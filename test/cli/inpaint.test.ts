@@ -80,6 +80,29 @@ describe('tesserae inpaint', () => {
     assert.ok(statSync(join(out, 'inpaint.png')).size > 100 && statSync(join(out, 'steps.png')).size > 100);
   });
 
+  it('--sampler ddpm --steps 5 runs a respaced DDPM of 5 steps (0.1.0 ran every step of the schedule), on the grid --grid names', () => {
+    const steps = (...extra: string[]) => {
+      const r = run(
+        'inpaint',
+        '--checkpoint',
+        ckpt,
+        '--images',
+        x,
+        '--count',
+        '1',
+        '--out',
+        join(dir, `ddpm${extra.join('')}`),
+        '--backend',
+        'wasm',
+        ...extra,
+      );
+      assert.equal(r.status, 0, r.stderr);
+      return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { steps: number }).steps;
+    };
+    assert.equal(steps('--sampler', 'ddpm', '--steps', '5'), 5);
+    assert.equal(steps('--sampler', 'ddim', '--steps', '5', '--grid', 'arange'), 6); // UMD's arange grid: steps + 1 network calls
+  });
+
   it('bad input gets a typed error naming it, exit 2, and writes nothing', () => {
     const out = join(dir, 'never');
     const wrong = join(dir, 'x16.npy');
@@ -95,6 +118,8 @@ describe('tesserae inpaint', () => {
       [['--images', wrong], /x16\.npy: expected shape \[N, 32, 32, 3\]/],
       [['--sampler', 'euler'], /--sampler = "euler"/],
       [['--steps', '5000'], /sampler\.steps = 5000/],
+      [['--sampler', 'ddpm', '--steps', '5000'], /sampler\.steps = 5000/],
+      [['--grid', 'uniform'], /--grid = "uniform"/],
     ] as const) {
       const base = ['inpaint', '--checkpoint', ckpt, '--images', x, '--out', out, '--backend', 'cpu'];
       for (let i = 0; i < args.length; i += 2) {

@@ -15,6 +15,7 @@ import {
   Mask,
   maskTensors,
   ConfigError,
+  decodeSchedule,
 } from '../../src/index.js';
 import { arbKey, arbSchedule } from '../../src/testing/index.js';
 import { forEachBackend, noLeak, assertClose } from '../helpers.js';
@@ -57,6 +58,49 @@ describe('schedules', () => {
     const a = tableOf(Schedule.cosine()).alphaBar;
     const b = tableOf(Schedule.cosine({ rho: 2 })).alphaBar;
     for (const t of [0, 100, 700]) assert.ok(Math.abs(b[t]! - a[t]! ** 2) < 1e-12);
+  });
+
+  it("rho on the betas (the DiffMAE reproduction's reading): beta_t -> min(beta_t ^ rho, cap), alphaBar their product; alphaBar stays the default", () => {
+    // a plain loop from the formulas: linear betas 1e-4..0.02 over T, each raised to rho, capped at 0.999
+    const oracle = (T: number, rho: number, beta: (t: number) => number, cap: number): number[] => {
+      const ab = [1];
+      for (let t = 1; t <= T; t++) ab.push(ab[t - 1]! * (1 - Math.min(beta(t) ** rho, cap)));
+      return ab;
+    };
+    const linear = (t: number) => 1e-4 + ((0.02 - 1e-4) * (t - 1)) / 999;
+    const got = tableOf(Schedule.linear({ rho: 0.8, rhoOn: 'betas' }));
+    assertClose(got.alphaBar, oracle(1000, 0.8, linear, 0.999), 1e-14, 'linear, rho 0.8 on betas', 1e-10);
+    assertClose(
+      got.betas.slice(1),
+      Array.from({ length: 1000 }, (_, i) => linear(i + 1) ** 0.8),
+      1e-14,
+      'betas ^ 0.8',
+      1e-9,
+    );
+    // not the alphaBar reading: the two differ at every t >= 1
+    const other = tableOf(Schedule.linear({ rho: 0.8 })).alphaBar;
+    for (const t of [1, 100, 999]) assert.ok(Math.abs(other[t]! - got.alphaBar[t]!) > 1e-6, `t = ${t}`);
+    // the cap is re-applied after rho: cosine's last beta is 0.999, and 0.999 ^ 0.5 > 0.999
+    const cos = tableOf(Schedule.cosine({ rho: 0.5, rhoOn: 'betas' }));
+    assert.ok(Math.abs(cos.betas[1000]! - 0.999) < 1e-9, `last beta ${cos.betas[1000]}`);
+    const f = (u: number) => Math.cos(((u + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
+    const cosBeta = (t: number) => Math.min(1 - f(t / 1000) / f((t - 1) / 1000), 0.999);
+    assertClose(cos.alphaBar, oracle(1000, 0.5, cosBeta, 0.999), 1e-14, 'cosine, rho 0.5 on betas', 1e-9);
+    // the default reading, for existing models, is alphaBar ^ rho
+    assert.equal(Schedule.cosine({ rho: 2 }).rhoOn, 'alphaBar');
+    assert.equal(Schedule.linear().rhoOn, 'alphaBar');
+  });
+
+  it('rhoOn is encoded and decoded; a schedule written without it (before 0.2.0) reads as rho on alphaBar', () => {
+    for (const s of [Schedule.linear({ rho: 0.8, rhoOn: 'betas' }), Schedule.cosine({ rho: 1.5, rhoOn: 'alphaBar' }), Schedule.cosine()])
+      assert.deepEqual(decodeSchedule('s', JSON.parse(JSON.stringify(s))), s);
+    const old = { kind: 'cosine', steps: 1000, s: 0.008, maxBeta: 0.999, rho: 2 };
+    assert.deepEqual(decodeSchedule('s', old), Schedule.cosine({ rho: 2 }));
+    assert.deepEqual(tableOf(decodeSchedule('s', old)).alphaBar, tableOf(Schedule.cosine({ rho: 2, rhoOn: 'alphaBar' })).alphaBar);
+    assert.throws(
+      () => decodeSchedule('model.schedule', { ...old, rhoOn: 'sigma' }),
+      (e: unknown) => e instanceof ConfigError && e.field === 'model.schedule.rhoOn',
+    );
   });
 
   it('bad schedule parameters are ConfigErrors naming the field', () => {

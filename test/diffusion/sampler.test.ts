@@ -22,14 +22,20 @@ const rand = (k: Key.Key, n: number) => tf.tensor(Key.normal(k, n), [2, n / 2]);
 describe('samplers', () => {
   onCpu();
 
-  it('visit T..1 (DDPM) or evenly spaced steps from T to 0 (DDIM)', () => {
-    assert.deepEqual(samplerSteps(Sampler.ddim({ steps: 4 }), 1000), [
+  it("visit T..1 (DDPM), improved-diffusion's respaced grid by default, or 0.1.0's even grid", () => {
+    assert.deepEqual(samplerSteps(Sampler.ddim({ steps: 4, grid: 'even' }), 1000), [
       [1000, 750],
       [750, 500],
       [500, 250],
       [250, 0],
     ]);
-    assert.deepEqual(samplerSteps(Sampler.ddim({ steps: 1 }), 1000), [[1000, 0]]);
+    assert.deepEqual(samplerSteps(Sampler.ddim({ steps: 4 }), 1000), [
+      [1000, 667],
+      [667, 334],
+      [334, 1],
+      [1, 0],
+    ]);
+    assert.deepEqual(samplerSteps(Sampler.ddim({ steps: 1, grid: 'even' }), 1000), [[1000, 0]]);
     const d = samplerSteps(Sampler.ddpm(), 5);
     assert.deepEqual(d, [
       [5, 4],
@@ -39,16 +45,28 @@ describe('samplers', () => {
       [1, 0],
     ]);
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 1000 }), (T, s) => {
-        fc.pre(s <= T);
-        const st = samplerSteps(Sampler.ddim({ steps: s }), T);
-        assert.equal(st[0]![0], T);
-        assert.equal(st[st.length - 1]![1], 0);
-        for (const [t, p] of st) assert.ok(t > p);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 2, max: 1000 }),
+        fc.constantFrom('space-timesteps' as const, 'even' as const),
+        (T, s, grid) => {
+          fc.pre(s <= T);
+          const st = samplerSteps(Sampler.ddim({ steps: s, grid }), T);
+          assert.equal(st.length, s);
+          assert.equal(st[0]![0], T);
+          assert.equal(st[st.length - 1]![1], 0);
+          for (const [i, [t, p]] of st.entries()) {
+            assert.ok(t > p);
+            if (i > 0) assert.equal(st[i - 1]![1], t);
+          }
+          if (grid === 'space-timesteps') assert.equal(st[st.length - 1]![0], 1);
+        },
+      ),
     );
     assert.throws(() => samplerSteps(Sampler.ddim({ steps: 20 }), 10), ConfigError);
+    assert.throws(() => samplerSteps(Sampler.ddpm({ steps: 20 }), 10), /sampler\.steps = 20/);
     assert.throws(() => Sampler.ddim({ eta: -1 }), /sampler\.eta = -1/);
+    assert.throws(() => Sampler.ddpm({ steps: 0 }), /sampler\.steps = 0/);
   });
 
   it('law: with the exact x0, DDIM (eta 0) moves along q_sample with the same noise', () => {
@@ -95,7 +113,7 @@ describe('samplers', () => {
     const xt = qSample(tab, x0, Int32Array.of(30, 30), eps);
     assert.deepEqual(reverseStep(tab, Sampler.ddpm(), xt, x0, 1, 0, eps).dataSync(), x0.dataSync());
     assertClose(x0FromEps(tab, xt, eps, 30).dataSync(), x0.dataSync(), 1e-4, 'x0 from eps');
-    assert.throws(() => reverseStep(tab, Sampler.ddpm(), xt, x0, 30, 10, eps), /DDPM steps one at a time/);
+    assert.throws(() => reverseStep(tab, Sampler.ddpm(), xt, x0, 30, 30, eps), /tPrev = 30/);
   });
 
   it('stepNoise draws z = normal(fold(key, i)) only where a step adds noise; a noisy step without it is a ConfigError', () => {

@@ -21,6 +21,11 @@ import {
   ConfigError,
   flatten,
   unflatten,
+  presetSpec,
+  predictRemoved,
+  inpaintingOf,
+  samplerSteps,
+  scheduleOf,
   type DiffMaeConfig,
   type Layer,
   type InpaintOptions,
@@ -174,15 +179,16 @@ describe('DiffMAE', () => {
       const x0 = patchifyOp(model.corruption.patching, x).dataSync();
       const r = a.result.dataSync();
       for (let i = 0; i < r.length; i++) if (draw.mask[Math.floor(i / 48)] === 0) assert.ok(Object.is(r[i], x0[i]), `visible value ${i}`);
+      // the default grid (improved-diffusion's space_timesteps) makes its last x0 estimate at t = 1
       assert.deepEqual(
         a.steps.map((s) => s.t),
-        [50, 5],
+        [50, 1],
       );
       assert.deepEqual(a.steps[1]!.x0.dataSync(), a.result.dataSync(), 'the last recorded x0 estimate is the result');
       disposeParams(params);
     });
 
-    it('MAE is one step of diffusion: a single DDIM step from pure noise predicts the removed patches from the visible ones only', () => {
+    it('a single DDIM step from pure noise (t = T) predicts the removed patches from the visible ones only: their pixels never reach it', () => {
       const { params } = model.init(Key.key(0), { images: spec([-1, 16, 16, 3]) });
       const x = images();
       const draw = drawMask(Mask.random(0.75), Key.key(5), 3, grid);
@@ -196,13 +202,48 @@ describe('DiffMAE', () => {
         const q = tf.add(tf.mul(p, tf.sub(1, removed)), tf.mul(removed, 7));
         return tf.reshape(tf.transpose(tf.reshape(q, [3, 4, 4, 4, 4, 3]), [0, 1, 3, 2, 4, 5]), [3, 16, 16, 3]);
       });
-      const one = Sampler.ddim({ steps: 1 });
+      const one = Sampler.ddim({ steps: 1, grid: 'even' }); // the one step [T, 0]
       const a = inpaintWith(model, params, x, draw, { sampler: one, key: Key.key(9), clip: null });
       const b = inpaintWith(model, params, altered, draw, { sampler: one, key: Key.key(9), clip: null });
       const ra = a.result.dataSync();
       const rb = b.result.dataSync();
       for (let i = 0; i < ra.length; i++) if (draw.mask[Math.floor(i / 48)] === 1) assert.equal(ra[i], rb[i]);
-      // and it is exactly the decoder's x0 prediction at t = T from noise: what MAE's decoder does with a mask token
+      tf.dispose([x, altered, a.result, b.result]);
+      disposeParams(params);
+    });
+
+    it("MAE is one step of diffusion: DiffMAE's corruption with MAE's mask-token decoder, one DDIM step from t = T, is MAE's one-pass prediction on the same weights", () => {
+      // the same network (MAE's: removed slots are a learned mask token, so they read no x_t and no t)
+      // under two corruptions: MAE's (no noise, t = 0, one pass) and DiffMAE's (removed patches noised)
+      const maeSpec = presetSpec('mae', 'micro/4');
+      const mae = buildModel(maeSpec);
+      const oneStep = buildModel({
+        ...maeSpec,
+        corruption: presetSpec('diffmae', 'micro/4').corruption,
+        label: 'diffmae corruption, mae decoder',
+      });
+      assert.equal(inpaintingOf(mae.corruption), 'one-pass');
+      assert.equal(inpaintingOf(oneStep.corruption), 'diffusion');
+      const { params } = oneStep.init(Key.key(0), { images: spec([-1, 32, 32, 3]) });
+      const x = tf.tensor4d(synthetic({ count: 2, size: 32 }).images, [2, 32, 32, 3]);
+      const draw = drawMask(Mask.random(0.75), Key.key(5), 2, mae.grid);
+      const sampler = Sampler.ddim({ steps: 1, grid: 'even' });
+      assert.deepEqual(samplerSteps(sampler, scheduleOf(oneStep.corruption)!.steps), [[scheduleOf(oneStep.corruption)!.steps, 0]]);
+      const diffusion = inpaintWith(oneStep, params, x, draw, { sampler, key: Key.key(9), clip: null });
+      const once = predictRemoved(mae, params, x, draw, { mean: [0, 0, 0], std: [1, 1, 1] }, Key.key(9));
+      const [d, m, x0] = [diffusion.result.dataSync(), once.pred.dataSync(), once.x0.dataSync()];
+      const p = 48;
+      let removed = 0;
+      for (let i = 0; i < d.length; i++) {
+        if (draw.mask[Math.floor(i / p)] === 1) {
+          removed++;
+          assert.ok(Math.abs(d[i]! - m[i]!) <= 1e-5, `removed value ${i}: one DDIM step ${d[i]} vs MAE ${m[i]}`);
+        } else assert.equal(d[i], x0[i], `visible value ${i} is pasted back`);
+      }
+      assert.equal(removed, 2 * 48 * (64 - 16));
+      // and the prediction is not the input: the removed patches were predicted, not copied
+      assert.ok(Array.from(d).some((v, i) => draw.mask[Math.floor(i / p)] === 1 && Math.abs(v - x0[i]!) > 1e-3));
+      tf.dispose([x, diffusion.result, once.pred, once.x0, once.mask]);
       disposeParams(params);
     });
   });
