@@ -6,9 +6,11 @@
  * is a question about its corruption (`inpaintingOf`), never its name.
  *
  * Build with `node scripts/build.mjs && node scripts/build-browser.mjs`, serve with
- * `node dist/examples/browser/serve.js --checkpoints DIR`, open the printed URL with
- * `?checkpoint=/checkpoints/NAME.safetensors`. Query parameters: `checkpoint` (a URL to load),
- * `backend` (webgpu, the default; wasm; cpu).
+ * `node dist/examples/browser/serve.js [--checkpoints DIR]` and open the printed URL: it opens
+ * the pretrained DiffMAE on Fashion-MNIST (`/pretrained/diffmae-fashion.safetensors`, with 16
+ * real test images), ready to inpaint. Query parameters: `checkpoint` (a URL to load instead,
+ * e.g. `/pretrained/mae-fashion.safetensors` or `/checkpoints/NAME.safetensors`; empty for
+ * none), `backend` (webgpu, the default; wasm; cpu).
  *
  * Progress during the reverse process is live: the page drives tesserae's `inpaintSteps`
  * generator one step at a time, reads each step's x0 estimate asynchronously, paints it with
@@ -37,6 +39,7 @@ import {
   patchifyOp,
   predictRemoved,
   psnr,
+  readNpy,
   removedIds,
   tf,
   unpatchifyOp,
@@ -98,6 +101,8 @@ let model: Loaded | null = null;
 /** Before a checkpoint is loaded the page shows the micro/4 geometry (32 x 32 RGB, patch 4). */
 let grid: Grid = gridOf(patches(4), [32, 32, 3]);
 let images: LabelledImages = demoImages(32);
+/** Real test images for models on 28 x 28 x 1 (the pretrained Fashion-MNIST ones), fetched at start when the server has them. */
+let fashion: LabelledImages | null = null;
 let imageIndex = 0;
 /** A picture chosen with the file picker, [H, W, C] in [0, 1]; replaces the synthetic image. */
 let picture: Float32Array | null = null;
@@ -268,8 +273,10 @@ const openBytes = (bytes: Uint8Array, url: string): void => {
     grid = g;
     picture = null;
     removed = new Set();
-    if (g.height === g.width && g.channels === 3) images = demoImages(g.height);
+    if (fashion && g.height === fashion.height && g.width === fashion.width && g.channels === fashion.channels) images = fashion;
+    else if (g.height === g.width && g.channels === 3) images = demoImages(g.height);
     else ((images = demoImages(32)), (picture = new Float32Array(g.height * g.width * g.channels).fill(0.5)));
+    imageIndex = Math.min(imageIndex, images.count - 1);
     fillImageChoices();
   }
   ui.modelInfo.textContent =
@@ -538,6 +545,36 @@ ui.run.addEventListener('click', () => {
   run().catch(() => undefined); // shown on the page
 });
 
+/** The pretrained checkpoint the page opens when the URL names none (`?checkpoint=` opens none). */
+const DEFAULT_CHECKPOINT = '/pretrained/diffmae-fashion.safetensors';
+const FASHION_CLASSES = ['t-shirt/top', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot'];
+
+/** Fetches the 16 Fashion-MNIST test images served with the pretrained checkpoints (null when the server has none). */
+const fetchFashion = async (): Promise<LabelledImages | null> => {
+  const get = async (url: string): Promise<Uint8Array | null> => {
+    try {
+      const res = await fetch(url);
+      return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
+    } catch {
+      return null;
+    }
+  };
+  const [x, y] = await Promise.all([get('/pretrained/fashion-mnist-test-16.npy'), get('/pretrained/fashion-mnist-test-16-labels.npy')]);
+  if (!x || !y) return null;
+  const im = readNpy(x, 'fashion-mnist-test-16.npy');
+  const lb = readNpy(y, 'fashion-mnist-test-16-labels.npy');
+  const [count, height, width, channels] = im.shape as [number, number, number, number];
+  return {
+    count,
+    height,
+    width,
+    channels,
+    images: Float32Array.from(im.data as Uint8Array, (v) => v / 255),
+    labels: Int32Array.from(lb.data as Int32Array),
+    classes: FASHION_CLASSES,
+  };
+};
+
 const start = async (): Promise<DemoStatus> => {
   const q = new URLSearchParams(location.search);
   fillImageChoices();
@@ -550,7 +587,8 @@ const start = async (): Promise<DemoStatus> => {
     showError(message(e));
     return status();
   }
-  const url = q.get('checkpoint');
+  fashion = await fetchFashion();
+  const url = q.get('checkpoint') ?? DEFAULT_CHECKPOINT;
   if (url) return load(url);
   setControls(true);
   say(`Load a checkpoint (synthetic inputs: seed ${DEMO_IMAGES.seed}, images ${DEMO_IMAGES.start}…), pick patches, then Run.`, 0);

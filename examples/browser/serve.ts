@@ -46,7 +46,7 @@ const packageRoot = (): string => {
 export interface ServeOptions {
   /** The page's folder (default: examples/browser of this repository). */
   readonly root?: string;
-  /** URL prefixes (`/checkpoints/`) mapped to folders. */
+  /** URL prefixes (`/checkpoints/`) mapped to folders; `/pretrained/` is always the package's pretrained checkpoints. */
   readonly mounts?: Readonly<Record<string, string>>;
   /** 0 (default) picks a free port. */
   readonly port?: number;
@@ -71,7 +71,9 @@ export interface Served {
  */
 export const serve = async (o: ServeOptions = {}): Promise<Served> => {
   const root = resolve(o.root ?? join(packageRoot(), 'examples', 'browser'));
-  const mounts = Object.entries(o.mounts ?? {}).map(([prefix, dir]) => [prefix, resolve(dir)] as const);
+  const mounts = Object.entries({ '/pretrained/': join(packageRoot(), 'pretrained'), ...o.mounts }).map(
+    ([prefix, dir]) => [prefix, resolve(dir)] as const,
+  );
   const server = createServer((req, res) => {
     const fail = (code: number, text: string): void => {
       res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });

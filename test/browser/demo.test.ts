@@ -34,6 +34,7 @@ import {
 } from '../../src/index.js';
 import { demoImages, type DemoApi, type DemoStatus, type RunOptions, type RunResult } from '../../examples/browser/api.js';
 import { serve, type Served } from '../../examples/browser/serve.js';
+import { FASHION_MNIST_DIR, loadFashionMnist } from '../../src/node/loaders.js';
 
 /** Debian's chromium (.ci/run installs it); TESSERAE_CHROMIUM points elsewhere. */
 const CHROMIUM = process.env['TESSERAE_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -56,6 +57,8 @@ const work = mkdtempSync(join(tmpdir(), 'tesserae-browser-'));
 const ckpt = (name: string): string => join(work, 'checkpoints', name);
 
 /** A fixed mask: 20 of the 64 patches of the 8 x 8 grid, scattered and in a block. */
+/** The masked PSNR the pretrained DiffMAE reaches on the centre of the first test image, with margin (see the test). */
+const PRETRAINED_PSNR = 12;
 const REMOVED = [0, 9, 10, 11, 18, 19, 20, 21, 27, 28, 29, 30, 36, 37, 45, 46, 52, 55, 60, 63];
 
 const maxAbsDiff = (a: readonly number[], b: readonly number[]): number => {
@@ -265,6 +268,25 @@ describe('browser demo (chromium, playwright-core)', { timeout: 240_000 }, () =>
     const docs = join(root, 'examples', 'browser', 'screenshot.png');
     if (process.env['TESSERAE_UPDATE_SCREENSHOT'] === '1' || !existsSync(docs)) copyFileSync(shot, docs);
     t.diagnostic(`screenshot: ${img.width} x ${img.height}, ${colours.size} colours, ${png.length} bytes`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('opens ready to use: the pretrained DiffMAE on real Fashion-MNIST test images, and inpaints them', async (t) => {
+    const { page, status, errors } = await open(gpu, '');
+    assert.equal(status.error, null);
+    assert.equal(status.model?.url, '/pretrained/diffmae-fashion.safetensors');
+    assert.deepEqual(status.model?.image, [28, 28, 1]);
+    assert.match((await page.locator('#image option').first().textContent()) ?? '', /^0: ankle boot$/);
+    // the centre quarter of the 7 x 7 patch grid
+    const centre = [16, 17, 18, 23, 24, 25, 30, 31, 32];
+    const r = await api(page, (tt, a) => tt.run(a as RunOptions), { image: 0, removed: centre, seed: 1, steps: 10 });
+    t.diagnostic(`pretrained DiffMAE in the page: masked PSNR ${r.psnr.toFixed(2)} dB, ${r.ms.toFixed(0)} ms on ${r.backend}`);
+    // the page's first image is the first official test image
+    const first = loadFashionMnist(FASHION_MNIST_DIR, 'test').images.subarray(0, 784);
+    assert.ok(maxAbsDiff(r.input, Array.from(first)) < 1e-6, 'the page shows another image than the first test image');
+    assert.equal(r.steps, 10);
+    assert.ok(r.psnr > PRETRAINED_PSNR, `masked PSNR ${r.psnr} dB`);
     assert.deepEqual(errors, []);
     await page.close();
   });
