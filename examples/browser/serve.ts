@@ -124,8 +124,29 @@ export const serve = async (o: ServeOptions = {}): Promise<Served> => {
   };
 };
 
+const SERVE_USAGE = [
+  'usage: node dist/examples/browser/serve.js [--port N] [--checkpoints DIR]',
+  '',
+  '  serves the tesserae browser demo on http://127.0.0.1 (loopback only) until stopped (Ctrl-C)',
+  '  --port N           the port (default 8080; 0 picks a free one)',
+  '  --checkpoints DIR  a folder of checkpoints, served at /checkpoints/ (open ?checkpoint=/checkpoints/NAME.safetensors)',
+  '  --help, -h         print this and exit',
+].join('\n');
+
 /** `node dist/examples/browser/serve.js [--port N] [--checkpoints DIR]`. */
 const cli = async (argv: readonly string[]): Promise<void> => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(SERVE_USAGE);
+    return;
+  }
+  const known = ['--port', '--checkpoints'];
+  for (let i = 0; i < argv.length; i += 2) {
+    if (!known.includes(argv[i]!)) {
+      console.error(`serve: ${JSON.stringify(argv[i])} is not a flag of serve.js\n\n${SERVE_USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   const flag = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;

@@ -325,3 +325,24 @@ export const BACKENDS = [...BACKEND_NAMES, 'auto'] as const;
 /** The help text of every `--backend` flag. */
 export const BACKEND_HELP =
   'auto (node-gpu, hardware webgpu, wasm, cpu: the first that works) | wasm | cpu | webgpu | node-gpu (the last two are optional packages)';
+
+/**
+ * The `--threads` flag, checked against the micro-batches of a step: threads split the
+ * `accum` micro-batches between them, so more threads than micro-batches would leave some idle
+ * (with `--accum 1`, all but one). That is a {@link ConfigError} naming `--threads` rather than
+ * a silent single thread.
+ *
+ * @example
+ * const threads = threadsFlag(flags, integer(flags, 'accum', 1))
+ * @since 0.2.0
+ */
+export const threadsFlag = (flags: Flags, accum: number): number => {
+  const threads = integer(flags, 'threads', 1);
+  if (threads > accum)
+    throw new ConfigError(
+      '--threads',
+      raw(flags, 'threads'),
+      `splits the ${accum} micro-batch${accum === 1 ? '' : 'es'} of a step between threads, so ${threads} threads need --accum >= ${threads} (use --accum ${threads} or more, or --threads ${accum})`,
+    );
+  return threads;
+};

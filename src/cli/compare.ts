@@ -28,6 +28,7 @@ import {
   num,
   parseFlags,
   str,
+  threadsFlag,
   type Command,
   type FlagSpec,
   type Flags,
@@ -175,7 +176,7 @@ const settings = async (argv: readonly string[]): Promise<CompareSettings> => {
     checkpointEvery: integer(f, 'eval-every', 1),
     logEvery: integer(f, 'log-every', 1),
     resume: true,
-    threads: integer(f, 'threads', 1),
+    threads: threadsFlag(f, base.accum),
   };
   // every spec first, so a bad preset fails before any training
   const specs: MethodSpecs = methods.map((m) => [m, specOf(m)] as const);

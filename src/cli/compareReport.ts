@@ -57,6 +57,10 @@ export const lossCurve = (out: string): [number, number][] => {
     .map((e) => [e.step, e.loss]);
 };
 
+/** What a table's PSNR and SSIM measure: `masked region` or `x0 from t = 100 (whole image)`. */
+export const measured = (kind: 'masked' | 'denoise-t100' | undefined): string =>
+  kind === undefined ? '-' : kind === 'masked' ? 'masked region' : 'x0 from t = 100 (whole image)';
+
 /**
  * The representations table: every method at the final checkpoint step (the largest step of any
  * curve), then the random initialisation of the first method's encoder when its step 0 was
@@ -92,6 +96,7 @@ export const representationRows = (
         SSIM: c?.result.reconstruction
           ? `${c.result.reconstruction.ssim.toFixed(3)}${c.result.reconstruction.kind === 'masked' ? '' : ' *'}`
           : '-',
+        'PSNR, SSIM of': measured(c?.result.reconstruction?.kind),
       };
     }),
     ...(first
@@ -104,8 +109,13 @@ export const representationRows = (
             'linear probe': pct(first.result.linear?.accuracy),
             'k-NN': pct(first.result.knn?.accuracy),
             ...tunedCell(null),
-            PSNR: first.result.reconstruction ? `${first.result.reconstruction.psnr.toFixed(2)} dB` : '-',
-            SSIM: first.result.reconstruction ? first.result.reconstruction.ssim.toFixed(3) : '-',
+            PSNR: first.result.reconstruction
+              ? `${first.result.reconstruction.psnr.toFixed(2)} dB${first.result.reconstruction.kind === 'masked' ? '' : ' *'}`
+              : '-',
+            SSIM: first.result.reconstruction
+              ? `${first.result.reconstruction.ssim.toFixed(3)}${first.result.reconstruction.kind === 'masked' ? '' : ' *'}`
+              : '-',
+            'PSNR, SSIM of': measured(first.result.reconstruction?.kind),
           },
         ]
       : []),
@@ -121,6 +131,7 @@ export const representationRows = (
             ...tunedCell(null),
             PSNR: '-',
             SSIM: '-',
+            'PSNR, SSIM of': '-',
           },
         ]
       : []),
@@ -144,6 +155,13 @@ export const curvePanels = (o: {
   readonly shots: number;
   readonly out: string;
 }): Panel[] => {
+  // a series whose PSNR is of the x0 estimate from t = 100, not of a masked region, is named with a *
+  const kindNamed = (p: Panel): Panel => ({
+    ...p,
+    series: p.series.map((s) =>
+      o.curves.some((c) => c.method === s.name && c.result.reconstruction?.kind === 'denoise-t100') ? { ...s, name: `${s.name} *` } : s,
+    ),
+  });
   const panel = (title: string, yLabel: string, pick: (r: EvalResult) => number | undefined): Panel => ({
     title,
     xLabel: 'pre-training step',
@@ -164,8 +182,8 @@ export const curvePanels = (o: {
       ? [panel('linear probe accuracy (%)', '%', (r) => (r.linear ? 100 * r.linear.accuracy : undefined))]
       : []),
     ...(o.probes.includes('knn') ? [panel('k-NN accuracy (%)', '%', (r) => (r.knn ? 100 * r.knn.accuracy : undefined))] : []),
-    panel('held-out PSNR (dB)', 'dB', (r) => r.reconstruction?.psnr),
-    panel('held-out SSIM', 'SSIM', (r) => r.reconstruction?.ssim),
+    kindNamed(panel('held-out PSNR (dB), masked region; * x0 from t = 100', 'dB', (r) => r.reconstruction?.psnr)),
+    kindNamed(panel('held-out SSIM, masked region; * x0 from t = 100', 'SSIM', (r) => r.reconstruction?.ssim)),
     {
       title: 'training loss',
       xLabel: 'step',
@@ -186,6 +204,7 @@ export const curveRows = (curves: readonly CurvePoint[]): ReportRow[] =>
     'k-NN': pct(c.result.knn?.accuracy),
     PSNR: c.result.reconstruction ? c.result.reconstruction.psnr.toFixed(2) : '-',
     SSIM: c.result.reconstruction ? c.result.reconstruction.ssim.toFixed(3) : '-',
+    'PSNR, SSIM of': measured(c.result.reconstruction?.kind),
   }));
 
 /** The machine line of `results.md`: CPUs, memory, Node, platform and the tfjs backend. */

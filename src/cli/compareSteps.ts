@@ -79,6 +79,10 @@ export interface GenerationSettings {
   readonly sampleSteps: number;
 }
 
+/** What a held-out PSNR measures, as its label: `masked PSNR` or `PSNR of x0 from t = 100`. */
+export const psnrLabel = (kind: 'masked' | 'denoise-t100' | undefined): string =>
+  kind === 'denoise-t100' ? 'PSNR of x0 from t = 100' : kind === 'masked' ? 'masked PSNR' : 'PSNR';
+
 /** `12.3%`, or `-` when there is no value. */
 export const pct = (v: number | undefined): string => (v === undefined ? '-' : `${(100 * v).toFixed(1)}%`);
 
@@ -133,7 +137,7 @@ export const probeCurves = async (o: {
         });
         curves.push({ method: m, step, result });
         o.log(
-          `[${m}] step ${step}: ridge ${pct(result.ridge?.accuracy)}, linear ${pct(result.linear?.accuracy)}, k-NN ${pct(result.knn?.accuracy)}, PSNR ${result.reconstruction?.psnr.toFixed(2) ?? '-'} dB, SSIM ${result.reconstruction?.ssim.toFixed(3) ?? '-'}`,
+          `[${m}] step ${step}: ridge ${pct(result.ridge?.accuracy)}, linear ${pct(result.linear?.accuracy)}, k-NN ${pct(result.knn?.accuracy)}, ${psnrLabel(result.reconstruction?.kind)} ${result.reconstruction?.psnr.toFixed(2) ?? '-'} dB, SSIM ${result.reconstruction?.ssim.toFixed(3) ?? '-'}`,
         );
       } finally {
         disposeParams(opened.params);
@@ -313,6 +317,8 @@ export const finetuneAndSample = async (o: {
   readonly method: MethodName;
   readonly spec: ModelSpec;
   readonly classes: number;
+  /** The name of every class, labelling the rows of the samples picture. */
+  readonly classNames: readonly string[];
   readonly common: SharedRun;
   readonly base: SharedTrain;
   readonly generation: GenerationSettings;
@@ -358,7 +364,7 @@ export const finetuneAndSample = async (o: {
         return toImage8(samples.images.subarray(i * per, (i + 1) * per), samples.height, samples.width, samples.channels);
       }),
     );
-    writePng(join(o.report, `samples-${g}.png`), tileImages(rows, { scale: 2, pad: 2 }));
+    writePng(join(o.report, `samples-${g}.png`), tileImages(rows, { scale: 2, pad: 2, rowTitles: o.classNames }));
     return samples;
   } finally {
     disposeParams(opened.params);
@@ -416,6 +422,7 @@ export const conditionalGeneration = async (o: {
         method: g,
         spec,
         classes,
+        classNames: trainSet.classes,
         common: o.common,
         base: o.base,
         generation: gen,

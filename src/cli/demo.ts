@@ -107,6 +107,7 @@ export const runDemo = async (o: DemoOptions): Promise<Record<string, string | n
       idsRestore: spec([-1, grid.tokens], 'int32'),
     });
     const panel: Image8[][] = [];
+    const rowTitles: string[] = [];
     for (const g of groups) {
       const latent = tf.tidy(() => encoder.apply(params, g, ctx(fold(root, g.name))).latent);
       const want = [g.rows.length, g.keep, outSpec.latent.shape[2]!];
@@ -126,9 +127,15 @@ export const runDemo = async (o: DemoOptions): Promise<Record<string, string | n
         params: countParams(params),
       });
       latent.dispose();
-      panel.push(...cells(g));
+      const groupCells = cells(g);
+      panel.push(...groupCells);
+      // each row says its branch and its noise level
+      rowTitles.push(...groupCells.map((_, i) => `${g.name} t=${t[i] ?? 0}`));
     }
-    writePng(join(o.out, `${name}.png`), tileImages(panel, { scale: 3, pad: 3 }));
+    writePng(
+      join(o.out, `${name}.png`),
+      tileImages(panel, { scale: 3, pad: 3, titles: ['original', 'encoder sees', 'noised x_t'], rowTitles }),
+    );
     disposeCorrupted(groups);
     disposeParams(params);
   }

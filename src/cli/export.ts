@@ -10,7 +10,7 @@ import { useBackend } from '../backends/index.js';
 import { exportWeights } from '../checkpoints/open.js';
 import { openModel } from '../node/checkpoint.js';
 import { prepareOutputFile, writeFileAtomic } from '../node/files.js';
-import { choice, parseFlags, str, type Command, type FlagSpec } from './args.js';
+import { BACKEND_HELP, BACKENDS, choice, parseFlags, str, type Command, type FlagSpec } from './args.js';
 
 const flags: FlagSpec = {
   checkpoint: { type: 'string', help: 'a checkpoint of any method' },
@@ -21,6 +21,7 @@ const flags: FlagSpec = {
     default: 'float32',
     help: 'float32 | float16 (half the bytes; loads back as exactly those half-precision values)',
   },
+  backend: { type: 'string', default: 'auto', help: `${BACKEND_HELP} (export only copies weights: auto uses cpu)` },
 };
 
 /**
@@ -36,7 +37,9 @@ export const exportCommand: Command = {
     const ckpt = str(f, 'checkpoint');
     const out = str(f, 'out');
     prepareOutputFile(out);
-    await useBackend('cpu');
+    // exporting is a copy of tensors: any backend gives the same bytes, and auto picks the cheapest
+    const backend = choice(f, 'backend', BACKENDS);
+    await useBackend(backend === 'auto' ? 'cpu' : backend);
     const m = openModel(ckpt, { weights: choice(f, 'weights', ['auto', 'ema', 'params'] as const) });
     try {
       writeFileAtomic(out, exportWeights(m, { dtype: choice(f, 'dtype', ['float32', 'float16'] as const) }));

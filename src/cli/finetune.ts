@@ -69,7 +69,9 @@ export const finetuneCommand: Command = {
     await runTrain({
       ...run0,
       spec,
-      label: spec.label ?? 'fine-tuned model',
+      // the logs read "fine-tuning class-conditional umd micro/4 on ..." and the summary says finetune
+      label: `class-conditional ${pre.label ?? 'model'}`,
+      command: 'finetune',
       metadata: { finetunedFrom: from },
       init: finetuneInit(from, pre, run0.train, (line) => console.log(line)),
     });

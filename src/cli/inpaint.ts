@@ -128,6 +128,7 @@ export const inpaintCommand: Command = {
     );
     const t0 = performance.now();
     let strip: Image8[][] = [];
+    let stripTitles: string[] = [];
     let result: { pred: Tensor; x0: Tensor; mask: Tensor };
     let stepCount = 1;
     const how = inpaintingOf(model.corruption);
@@ -147,6 +148,7 @@ export const inpaintCommand: Command = {
       }
       const shown = r.steps.map((s) => toImages(grid, s.x0, norm));
       strip = Array.from({ length: n }, (_, i) => shown.map((imgs) => imgs[i]!));
+      stripTitles = r.steps.map((s) => `t=${s.t}`);
       for (const s of r.steps) s.x0.dispose();
       result = {
         pred: r.result,
@@ -161,16 +163,17 @@ export const inpaintCommand: Command = {
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     const cells = reconstructionGrid(grid, result.x0, result.pred, result.mask, { denorm: norm }).map((row) => [row[0]!, row[1]!, row[3]!]);
     const scale = h <= 64 ? 3 : 1;
+    const columns = ['original', 'masked', how === 'diffusion' ? 'inpainted' : 'prediction'];
     writePng(
       join(out, 'inpaint.png'),
       grid.video
         ? tileImages(
             cells.flatMap((row) => row.map((cell) => [cell])),
-            { scale, pad: 3 },
+            { scale, pad: 3, rowTitles: cells.flatMap(() => columns) },
           )
-        : tileImages(cells, { scale, pad: 3 }),
+        : tileImages(cells, { scale, pad: 3, titles: columns }),
     );
-    if (strip.length) writePng(join(out, 'steps.png'), tileImages(strip, { scale, pad: 3 }));
+    if (strip.length) writePng(join(out, 'steps.png'), tileImages(strip, { scale, pad: 3, titles: stripTitles }));
     let baseline: number[] | null = null;
     const animations: string[] = [];
     if (grid.video) {
@@ -182,7 +185,7 @@ export const inpaintCommand: Command = {
       if (!(fps > 0 && fps <= 100)) throw new ConfigError('--fps', fps, 'must be in (0, 100]');
       cells.forEach((row, i) => {
         const frames = Array.from({ length: grid.frames }, (_, t) =>
-          tileImages([row.map((strip) => cropFrame(strip, t, grid.width))], { scale, pad: 3 }),
+          tileImages([row.map((strip) => cropFrame(strip, t, grid.width))], { scale, pad: 3, titles: columns }),
         );
         const file = join(out, `clip-${i}.png`);
         writeFileAtomic(
@@ -204,13 +207,15 @@ export const inpaintCommand: Command = {
       sampler: how === 'diffusion' ? sampler : 'one pass',
       steps: stepCount,
       psnr: +mean(psnrs).toFixed(3),
+      /** What psnr measures: the removed region only. */
+      psnrKind: 'masked',
       psnrPerImage: psnrs.map((p) => +p.toFixed(3)),
       ...(baseline ? { nearestFramePsnr: +mean(baseline).toFixed(3), animations } : {}),
       seconds: +seconds.toFixed(2),
       out,
     };
     console.log(
-      `wrote ${join(out, 'inpaint.png')} (ground truth | masked input | result${grid.video ? ', each a frame strip' : ''})${strip.length ? ` and ${join(out, 'steps.png')} (x0 estimate across the reverse steps)` : ''}${animations.length ? `, and ${animations.length} animated PNGs clip-*.png` : ''}`,
+      `wrote ${join(out, 'inpaint.png')} (${columns.join(' | ')}${grid.video ? ', each a frame strip' : ''})${strip.length ? ` and ${join(out, 'steps.png')} (x0 estimate across the reverse steps, t labelled)` : ''}${animations.length ? `, and ${animations.length} animated PNGs clip-*.png` : ''}`,
     );
     console.log(JSON.stringify(summary));
   },

@@ -32,6 +32,7 @@ import { evalCommand } from './evaluate.js';
 import { compareCommand } from './compare.js';
 import { plotCommand } from './plot.js';
 import { exportCommand } from './export.js';
+import { packageVersion } from './version.js';
 
 const demoFlags: FlagSpec = {
   out: { type: 'string', default: 'runs/demo', help: 'output folder' },
@@ -124,7 +125,7 @@ const help = (): string =>
     '',
     ...Object.entries(commands).map(([k, c]) => `  ${k.padEnd(12)}${c.summary}`),
     '',
-    'tesserae <command> --help for its flags',
+    'tesserae <command> --help for its flags; tesserae --version (-v) for the version',
   ].join('\n');
 
 export const main = async (argv: readonly string[]): Promise<number> => {
@@ -132,6 +133,18 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     console.log(help());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(packageVersion());
+    return 0;
+  }
+  if (name.startsWith('-')) {
+    // a flag where the command should be: name the flag, not the whole command line
+    const near = nearest(name.replace(/^-+/, ''), ['help', 'version']);
+    console.error(
+      `tesserae: ${JSON.stringify(name)} is not a command; the command comes first, then its flags (tesserae <command> ${name} ...)${near.length ? `; did you mean ${near.map((n) => `--${n}`).join(' or ')}?` : ''}\n\n${help()}`,
+    );
+    return 2;
   }
   const cmd = Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
   if (!cmd) {

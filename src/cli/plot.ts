@@ -7,7 +7,7 @@
 import { basename, dirname } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { prepareOutputFile, writePng } from '../node/files.js';
-import { num, parseFlags, str, type Command, type FlagSpec } from './args.js';
+import { BACKEND_HELP, BACKENDS, choice, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { plotLogs, readTrainLog } from '../node/trainLog.js';
 
 const flags: FlagSpec = {
@@ -15,6 +15,7 @@ const flags: FlagSpec = {
   names: { type: 'string', help: "comma-separated series names (default: each log's folder name)" },
   smooth: { type: 'string', default: '0', help: 'EMA weight for the loss curve, in [0, 1)' },
   out: { type: 'string', help: 'the PNG to write' },
+  backend: { type: 'string', default: 'auto', help: `${BACKEND_HELP} (accepted for uniformity: plotting runs no tensors)` },
 };
 
 /**
@@ -27,6 +28,7 @@ export const plotCommand: Command = {
   flags,
   run: async (argv) => {
     const f = parseFlags(argv, flags);
+    choice(f, 'backend', BACKENDS); // checked like every command's, though plotting needs no backend
     const out = str(f, 'out');
     prepareOutputFile(out);
     const paths = str(f, 'log')

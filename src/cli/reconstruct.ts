@@ -100,6 +100,7 @@ export const runReconstruct = async (r: ReconstructRun): Promise<Record<string, 
   const picture = tileImages(reconstructionGrid(grid, out.x0, pixels, out.mask, r.display ? { denorm: r.display } : {}), {
     scale: h <= 64 ? 3 : 1,
     pad: 3,
+    titles: ['original', 'masked', 'reconstruction', 'visible pasted'],
   });
   writePng(join(r.out, 'reconstruction.png'), picture);
   tf.dispose([x, out.loss, out.latent, pred, out.x0, out.mask, out.idsRestore, out.t, ...(pixels === pred ? [] : [pixels])]);

@@ -17,11 +17,11 @@ import { tileImages, toImage8 } from '../io/images.js';
 import { openModel } from '../node/checkpoint.js';
 import { prepareOutputFolder, writePng } from '../node/files.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
-import { SYNTHETIC_CLASSES } from '../data/synthetic.js';
+import { classNames, fileSafe, parseClass } from './classes.js';
 
 const flags: FlagSpec = {
   checkpoint: { type: 'string', help: 'a class-conditional checkpoint (from tesserae finetune)' },
-  class: { type: 'string', default: 'all', help: 'class id, or all' },
+  class: { type: 'string', default: 'all', help: 'a class name (as in the file names) or index, or all' },
   guidance: { type: 'string', default: '3', help: 'classifier-free guidance scale (0 unconditional, 1 conditional)' },
   sampler: { type: 'string', default: 'ddim', help: 'ddim | ddpm' },
   steps: { type: 'string', default: '50', help: "sampler steps (DDIM, or respaced DDPM; the schedule's step count = every step)" },
@@ -61,8 +61,8 @@ export const sampleCommand: Command = {
     const classes = model.classes;
     if (classes === undefined)
       throw new ConfigError('--checkpoint', ckpt, 'is not class-conditional; fine-tune it first (tesserae finetune)');
-    const which = str(f, 'class') === 'all' ? Array.from({ length: classes }, (_, k) => k) : [integer(f, 'class', 0)];
-    for (const k of which) if (k >= classes) throw new ConfigError('--class', k, `must be in 0..${classes - 1}`);
+    const names = classNames(meta, classes);
+    const which = parseClass(str(f, 'class'), names, classes);
     const count = integer(f, 'count', 1);
     const guidance = num(f, 'guidance');
     const sampler =
@@ -70,7 +70,6 @@ export const sampleCommand: Command = {
         ? Sampler.ddpm({ steps: integer(f, 'steps', 1), grid: choice(f, 'grid', TIMESTEP_GRIDS) })
         : Sampler.ddim({ steps: integer(f, 'steps', 1), eta: num(f, 'eta'), grid: choice(f, 'grid', TIMESTEP_GRIDS) });
     const { height: h, width: w, channels: c } = model.grid;
-    const names: readonly string[] = meta['data']?.includes('synthetic') ? SYNTHETIC_CLASSES : [];
     const t0 = performance.now();
     const written: string[] = [];
     for (const k of which) {
@@ -84,8 +83,8 @@ export const sampleCommand: Command = {
       });
       const per = h * w * c;
       const cells = Array.from({ length: count }, (_, i) => toImage8(x.images.subarray(i * per, (i + 1) * per), h, w, c));
-      const file = join(out, `class-${k}${names[k] ? `-${names[k]}` : ''}.png`);
-      writePng(file, tileImages([cells], { scale: h <= 64 ? 3 : 1, pad: 3 }));
+      const file = join(out, `class-${k}${names[k] ? `-${fileSafe(names[k])}` : ''}.png`);
+      writePng(file, tileImages([cells], { scale: h <= 64 ? 3 : 1, pad: 3, rowTitles: [names[k] ?? `class ${k}`] }));
       written.push(file);
     }
     disposeParams(params);
@@ -96,6 +95,7 @@ export const sampleCommand: Command = {
         model: model.spec.label ?? 'model',
         backend,
         classes: which,
+        classNames: which.map((k) => names[k] ?? null),
         count,
         guidance,
         sampler,

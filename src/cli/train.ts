@@ -23,6 +23,7 @@ import {
   optional,
   parseFlags,
   str,
+  threadsFlag,
   type Command,
   type FlagSpec,
   type Flags,
@@ -304,7 +305,9 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
     logEvery: integer(f, 'log-every', 1),
     resume: f['resume'] === true,
     force: f['force'] === true,
-    threads: integer(f, 'threads', 1),
+    threads: threadsFlag(f, integer(f, 'accum', 1)),
+    // a terminal gets a progress bar redrawn in place; a pipe or a file gets plain lines
+    ...(process.stdout.isTTY === true ? { bar: (text: string) => void process.stdout.write(text) } : {}),
     log: (line) => console.log(line),
   };
 };

@@ -5,7 +5,7 @@
  */
 import { ShapeError } from '../core/errors.js';
 import type { Image8 } from './png.js';
-import { drawText, textWidth } from './plot.js';
+import { drawText, fitText, GLYPH_H, textWidth } from './font.js';
 
 /**
  * One float image [H, W, C] (C = 1 or 3, row-major) mapped to 8 bits, clipping to [lo, hi].
@@ -55,12 +55,14 @@ export const frameStrip = (
 };
 
 /**
- * Tiles equal-sized RGB images into a grid (rows of cells), with `pad` pixels of `background`
- * between cells and around the edge, each cell magnified `scale` times (nearest neighbour), and
- * optional column titles in a band above (cut to the cell width).
+ * Tiles equal-sized images (grey or RGB, any height and width) into an RGB grid (rows of cells),
+ * with `pad` pixels of `background` between cells and around the edge, each cell magnified
+ * `scale` times (nearest neighbour). Grey cells are drawn as RGB. `titles` label the columns in
+ * a band above, `rowTitles` the rows in a band on the left, both in the built-in bitmap font
+ * (a title wider than its cell is cut and ends in '..').
  *
  * @example
- * tileImages([[a, b], [c, d]], { pad: 2, scale: 4 })
+ * tileImages([[a, b], [c, d]], { pad: 2, scale: 4, titles: ['original', 'prediction'], rowTitles: ['disk', 'square'] })
  * @since 0.1.0
  */
 export const tileImages = (
@@ -70,6 +72,8 @@ export const tileImages = (
     readonly scale?: number;
     readonly background?: readonly [number, number, number];
     readonly titles?: readonly string[];
+    /** Row labels, drawn left of each row (since 0.2.0). */
+    readonly rowTitles?: readonly string[];
   } = {},
 ): Image8 => {
   const pad = o.pad ?? 2;
@@ -80,34 +84,40 @@ export const tileImages = (
   const ch = first.height * scale;
   const cw = first.width * scale;
   const nCols = Math.max(...rows.map((r) => r.length));
-  const width = pad + nCols * (cw + pad);
-  const band = o.titles ? 10 + pad : 0;
+  const rowTitles = o.rowTitles?.map((t) => fitText(t, 120, 1)) ?? [];
+  const left = rowTitles.length ? rowTitles.reduce((m, t) => Math.max(m, textWidth(t)), 0) + pad + 2 : 0;
+  const width = left + pad + nCols * (cw + pad);
+  const band = o.titles ? GLYPH_H + 2 + pad : 0;
   const height = band + pad + rows.length * (ch + pad);
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) data.set(bg, i * 3);
   rows.forEach((row, r) =>
     row.forEach((cell, c) => {
-      if (cell.width !== first.width || cell.height !== first.height || cell.channels !== 3) {
-        throw new ShapeError(`image grid cell (${r}, ${c})`, `[${first.height}, ${first.width}, 3]`, [
+      if (cell.width !== first.width || cell.height !== first.height || (cell.channels !== 3 && cell.channels !== 1)) {
+        throw new ShapeError(`image grid cell (${r}, ${c})`, `[${first.height}, ${first.width}, 1 or 3]`, [
           cell.height,
           cell.width,
           cell.channels,
         ]);
       }
+      const k = cell.channels;
       const y0 = band + pad + r * (ch + pad);
-      const x0 = pad + c * (cw + pad);
+      const x0 = left + pad + c * (cw + pad);
       for (let y = 0; y < ch; y++)
         for (let x = 0; x < cw; x++) {
-          const s = (Math.floor(y / scale) * cell.width + Math.floor(x / scale)) * 3;
-          data.set(cell.data.subarray(s, s + 3), ((y0 + y) * width + x0 + x) * 3);
+          const s = (Math.floor(y / scale) * cell.width + Math.floor(x / scale)) * k;
+          const o3 = ((y0 + y) * width + x0 + x) * 3;
+          if (k === 3) data.set(cell.data.subarray(s, s + 3), o3);
+          else data.fill(cell.data[s]!, o3, o3 + 3);
         }
     }),
   );
   const img: Image8 = { width, height, channels: 3, data };
+  const ink: readonly [number, number, number] = [40, 40, 40];
   o.titles?.forEach((title, c) => {
-    let t = title;
-    while (t.length > 0 && textWidth(t) > cw) t = t.slice(0, -1);
-    drawText(img, pad + c * (cw + pad) + Math.max(0, Math.floor((cw - textWidth(t)) / 2)), pad + 1, t, [40, 40, 40]);
+    const t = fitText(title, cw, 1);
+    drawText(img, left + pad + c * (cw + pad) + Math.max(0, Math.floor((cw - textWidth(t)) / 2)), pad + 1, t, ink);
   });
+  rowTitles.forEach((t, r) => drawText(img, pad, band + pad + r * (ch + pad) + Math.max(0, Math.floor((ch - GLYPH_H) / 2)), t, ink));
   return img;
 };

@@ -124,6 +124,17 @@ const layoutLegend = (series: readonly Series[], maxW: number, maxRows: number):
   return items;
 };
 
+/**
+ * The text of an axis label as a panel draws it: a log axis says so (`loss (log scale)`, or
+ * `log scale` alone when the panel gives no label).
+ *
+ * @example
+ * axisLabel('loss', true) // 'loss (log scale)'
+ * axisLabel('step', false) // 'step'
+ * @since 0.2.0
+ */
+export const axisLabel = (label: string, log: boolean): string => (!log ? label : label === '' ? 'log scale' : `${label} (log scale)`);
+
 const drawPanel = (img: Image8, panel: Panel, ox: number, oy: number, W: number, H: number): void => {
   const clip: Rect = { x0: ox, y0: oy, x1: ox + W - 1, y1: oy + H - 1 };
   const log = panel.logY === true;
@@ -156,7 +167,8 @@ const drawPanel = (img: Image8, panel: Panel, ox: number, oy: number, W: number,
     top += GLYPH_H * titleScale + 4;
   }
   const yLabelTop = top;
-  if (panel.yLabel !== '') top += LINE_H;
+  const yLabel = axisLabel(panel.yLabel, log);
+  if (yLabel !== '') top += LINE_H;
   const boxTop = top + 4;
   const legend = layoutLegend(panel.series, W - 2 * PAD, Math.max(1, Math.floor((H - 120) / LINE_H)));
   const legendRows = legend.length === 0 ? 0 : legend[legend.length - 1]!.row + 1;
@@ -227,7 +239,7 @@ const drawPanel = (img: Image8, panel: Panel, ox: number, oy: number, W: number,
     const label = fitText(t.label, yLabelW, 1);
     textRaw(img, clip, boxLeft - 5 - textWidth(label), y - 3, label, INK, 1);
   }
-  if (panel.yLabel !== '') textRaw(img, clip, ox + PAD, yLabelTop, fitText(panel.yLabel, W - 2 * PAD, 1), INK, 1);
+  if (yLabel !== '') textRaw(img, clip, ox + PAD, yLabelTop, fitText(yLabel, W - 2 * PAD, 1), INK, 1);
   if (panel.xLabel !== '') {
     const label = fitText(panel.xLabel, W - 2 * PAD, 1);
     const w = textWidth(label);
@@ -253,8 +265,9 @@ const sizeOption = (field: string, v: number | undefined, dflt: number, min: num
  * Renders line-plot panels in a grid, row by row: `columns` per row (default 2, at most the
  * number of panels), each `panelWidth` x `panelHeight` pixels (default 420 x 300), on a white
  * background, as an RGB image. Each panel has its title on top, a framed axes box with grid
- * lines, ticks and compact numeric labels (2.5e3, 1e-4), the y label above the box, the x label
- * under it and a legend at the bottom. Series are 2 px polylines with square markers in a fixed
+ * lines, ticks and compact numeric labels (2.5e3, 1e-4), the y label above the box (with
+ * `(log scale)` added on a log axis, see {@link axisLabel}), the x label under it and a legend at
+ * the bottom. Series are 2 px polylines with square markers in a fixed
  * colour-blind-safe palette (Okabe-Ito), clipped to the box; axis ranges follow the finite data
  * with a 5% margin. Markers shrink to the line width when there are more points than one per
  * 6 px. Non-finite points (and, with `logY`, points with y <= 0) are skipped.

@@ -29,7 +29,7 @@ import type { Layer } from '../core/layer.js';
 import type { Tensor } from '../core/tf.js';
 import type { ModelIn } from '../models/model.js';
 import type { LabelledImages } from '../data/labelled.js';
-import { duration, progressLine } from './progress.js';
+import { duration, progressBar, progressLine } from './progress.js';
 import { plotLogs, readTrainLog } from './trainLog.js';
 import {
   checkNorm,
@@ -75,6 +75,14 @@ export interface TrainRun {
   readonly init?: (model: Layer<Params, ModelIn, { readonly loss: Tensor }>, data: LabelledImages) => TrainState<Params>;
   /** Extra checkpoint metadata (what the run was fine-tuned from). */
   readonly metadata?: Record<string, string>;
+  /** What the logs and the summary call the run: `train` (default) or `finetune` (since 0.2.0). */
+  readonly command?: 'train' | 'finetune';
+  /**
+   * Where stdout is a terminal: a writer of raw text (`process.stdout.write`), to redraw one
+   * progress bar in place every step instead of logging a progress line every `logEvery` steps
+   * (since 0.2.0).
+   */
+  readonly bar?: (text: string) => void;
   readonly log: (line: string) => void;
 }
 
@@ -92,7 +100,21 @@ type Norm = { readonly mean: number[]; readonly std: number[] };
  * await runTrain({ spec: presetSpec('mae', 'micro/4'), label: 'mae micro/4', data: { kind: 'synthetic' }, count: 2000, held: 200, train: trainConfig({ steps: 600, batch: 64 }), backend: 'wasm', out: 'runs/mae', checkpointEvery: 100, logEvery: 10, resume: false, threads: 1, log: console.log })
  * @since 0.1.0
  */
-export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> => {
+export const runTrain = async (run: TrainRun): Promise<Record<string, unknown>> => {
+  const bar = run.bar;
+  let barShown = false;
+  // with a bar, every logged line first clears it (the next step draws it again)
+  const r: TrainRun = bar
+    ? {
+        ...run,
+        log: (line) => {
+          if (barShown) bar('\r\x1b[K');
+          barShown = false;
+          run.log(line);
+        },
+      }
+    : run;
+  const command = r.command ?? 'train';
   const force = r.force === true;
   prepareOutputFolder(r.out, { create: true });
   checkRunFolder(r.out, { resume: r.resume, force });
@@ -157,6 +179,8 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     ...r.metadata,
     ...identityMetadata(identity),
     norm: JSON.stringify(norm),
+    // the class names, for `tesserae sample --class NAME` and the labels of its grids
+    classes: JSON.stringify(data.classes),
   };
   let state: TrainState<Params>;
   /** Whether the resumed step's checkpoint report (picture, held-out PSNR, log line) is missing. */
@@ -193,14 +217,17 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
     ),
   );
   r.log(
-    `training ${r.label} on ${data.count} ${r.data.kind} images (${held.count} held out), ${r.train.steps} steps of ${r.train.batch * r.train.accum} on ${backend}; writing to ${r.out}`,
+    `${command === 'finetune' ? 'fine-tuning' : 'training'} ${r.label} on ${data.count} ${r.data.kind} images (${held.count} held out), ${r.train.steps} steps of ${r.train.batch * r.train.accum} on ${backend}; writing to ${r.out}`,
   );
   const evalImages = batchTensor(
     held,
     Int32Array.from({ length: Math.min(8, held.count) }, (_, i) => i),
     norm,
   );
-  const psnrKind = heldOutKind(r.spec.corruption) === 'denoise-t100' ? 'PSNR of x0 from t = 100' : 'masked PSNR';
+  const kind = heldOutKind(r.spec.corruption);
+  const psnrKind = kind === 'denoise-t100' ? 'PSNR of x0 from t = 100' : 'masked PSNR';
+  const titles =
+    kind === 'denoise-t100' ? ['original', 'noised t=100', 'x0 estimate'] : ['original', 'masked', 'prediction', 'visible pasted'];
   const losses: number[] = [];
   const psnrs: { step: number; psnr: number }[] = [];
   let images = 0;
@@ -208,7 +235,9 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   /** The held-out picture and PSNR of a checkpoint, and its log line. */
   const report = (s: TrainState<Params>, path: string): void => {
     const ev = heldOutEval(model, s.params, evalImages, norm, fold(key(r.train.seed), 'eval'));
-    const e = { psnr: ev.psnr, picture: tileImages(ev.cells, { scale: 3, pad: 3 }) };
+    // a denoising model's fourth cell (its estimate with nothing visible to paste) repeats the third
+    const cells = ev.cells.map((row) => row.slice(0, titles.length));
+    const e = { psnr: ev.psnr, picture: tileImages(cells, { scale: 3, pad: 3, titles }) };
     const name = `step-${String(s.step).padStart(6, '0')}.png`;
     writePng(join(r.out, 'reconstructions', name), e.picture);
     writePng(join(r.out, 'reconstructions', 'latest.png'), e.picture);
@@ -234,7 +263,10 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
       logPath,
       `${JSON.stringify({ step: i.step, loss: i.loss, lr: i.lr, gradNorm: i.gradNorm, imagesPerSec: +i.imagesPerSec.toFixed(2), elapsed: +i.elapsed.toFixed(2) })}\n`,
     );
-    if (i.step % r.logEvery === 0 || i.step === 1 || i.step === i.steps) r.log(progressLine(i));
+    if (bar) {
+      bar(`\r\x1b[K${progressBar(i)}${i.step === i.steps ? '\n' : ''}`);
+      barShown = i.step !== i.steps;
+    } else if (i.step % r.logEvery === 0 || i.step === 1 || i.step === i.steps) r.log(progressLine(i));
     if (i.step % r.checkpointEvery === 0 || i.step === i.steps) checkpoint(s);
   };
   const t0 = performance.now();
@@ -260,12 +292,14 @@ export const runTrain = async (r: TrainRun): Promise<Record<string, unknown>> =>
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const k = Math.max(1, Math.min(10, Math.floor(losses.length / 4)));
   const summary = {
-    command: 'train',
+    command,
     model: r.label,
     backend,
     steps: r.train.steps,
     loss: { first: +mean(losses.slice(0, k)).toFixed(4), last: +mean(losses.slice(-k)).toFixed(4) },
     heldPsnr: { first: +(psnrs[0]?.psnr ?? NaN).toFixed(2), last: +(psnrs[psnrs.length - 1]?.psnr ?? NaN).toFixed(2) },
+    /** What heldPsnr measures: `masked` (the removed patches) or `denoise-t100` (the x0 estimate from t = 100). */
+    psnrKind: kind,
     imagesPerSec: +(images / Math.max(seconds, 1e-9)).toFixed(1),
     seconds: +((performance.now() - t0) / 1000).toFixed(1),
     out: r.out,

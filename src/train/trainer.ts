@@ -21,6 +21,7 @@ import { warmupCosine, type LrSchedule } from './schedule.js';
 import { addMicroGrads, emaUpdate, finishStep, trainStep, type GradEngine, type GradSum, type TrainState } from './step.js';
 import { disposeParams } from '../core/params.js';
 import { wasmOutOfMemory } from '../backends/index.js';
+import { ETA_START, etaSeconds, nextEta, type Eta } from './eta.js';
 
 /** What to change when a step does not fit in memory. */
 const oomAdvice = (cfg: TrainConfig): string =>
@@ -106,7 +107,7 @@ export interface StepInfo {
   readonly imagesPerSec: number;
   /** Seconds since this run (or resume) started. */
   readonly elapsed: number;
-  /** Estimated seconds left. */
+  /** Estimated seconds left: a moving average of the step time past the first two steps (NaN before). */
   readonly eta: number;
 }
 
@@ -171,8 +172,7 @@ export const train = async <P extends Params>(
   });
   const t0 = performance.now();
   let current = state;
-  let avgStep = 0;
-  const first = state.step;
+  let eta: Eta = ETA_START;
   while (current.step < cfg.steps) {
     const s = current.step;
     const started = performance.now();
@@ -224,7 +224,7 @@ export const train = async <P extends Params>(
     disposeParams(previous.opt.m);
     disposeParams(previous.opt.v);
     const took = (performance.now() - started) / 1000;
-    avgStep = s === first ? took : 0.9 * avgStep + 0.1 * took;
+    eta = nextEta(eta, took);
     const info: StepInfo = {
       step: current.step,
       steps: cfg.steps,
@@ -233,7 +233,7 @@ export const train = async <P extends Params>(
       gradNorm: result.gradNorm,
       imagesPerSec: (cfg.batch * cfg.accum) / took,
       elapsed: (performance.now() - t0) / 1000,
-      eta: avgStep * (cfg.steps - current.step),
+      eta: etaSeconds(eta, cfg.steps - current.step),
     };
     if (hooks.onStep) await hooks.onStep(info, current);
   }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { decodePng, readSafetensors } from '../../src/index.js';
 import { floatToHalf } from '../../src/io/dtypes.js';
+import { SYNTHETIC_CLASSES } from '../../src/data/synthetic.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tesserae-eval-'));
@@ -91,6 +92,9 @@ describe('tesserae eval, finetune and sample', () => {
     const from = join(pre, 'checkpoints', 'latest.safetensors');
     const r = run('finetune', '--from', from, ...tiny, '--out', ft);
     assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^fine-tuning class-conditional umd micro\/4 on \d+ synthetic images/m);
+    assert.doesNotMatch(r.stdout, /^training /m);
+    assert.equal(lastJson<{ command: string }>(r.stdout).command, 'finetune');
     const meta = readSafetensors(new Uint8Array(readFileSync(join(ft, 'checkpoints', 'latest.safetensors'))), 'ft').metadata;
     assert.equal(meta['finetunedFrom'], from);
     assert.match(meta['spec'] ?? '', /"classes":10/);
@@ -100,7 +104,7 @@ describe('tesserae eval, finetune and sample', () => {
       '--checkpoint',
       join(ft, 'checkpoints', 'latest.safetensors'),
       '--class',
-      '3',
+      'ring',
       '--count',
       '2',
       '--steps',
@@ -112,9 +116,22 @@ describe('tesserae eval, finetune and sample', () => {
     assert.deepEqual(readdirSync(out), ['class-3-ring.png']);
     const img = png(join(out, 'class-3-ring.png'));
     assert.ok(img.width > img.height && img.height >= 32);
-    const j = lastJson<{ ema: boolean; classes: number[] }>(s.stdout);
+    const j = lastJson<{ ema: boolean; classes: number[]; classNames: string[] }>(s.stdout);
     assert.equal(j.ema, true);
     assert.deepEqual(j.classes, [3]);
+    assert.deepEqual(j.classNames, ['ring']);
+    assert.equal(meta['classes'], JSON.stringify(SYNTHETIC_CLASSES), 'the class names are recorded in the checkpoint');
+    const wrong = run(
+      'sample',
+      '--checkpoint',
+      join(ft, 'checkpoints', 'latest.safetensors'),
+      '--class',
+      'rnig',
+      '--out',
+      join(dir, 'wrong'),
+    );
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /--class = "rnig": is not a class of this checkpoint; did you mean ring\? \(classes: disk, /);
     const bad = run('sample', '--checkpoint', from, '--out', out);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /is not class-conditional/);

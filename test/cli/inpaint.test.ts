@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, existsSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { synthetic, writeNpy, writeSafetensors, Mask, ConfigError } from '../../src/index.js';
+import { decodePng, synthetic, writeNpy, writeSafetensors, Mask, ConfigError, type Image8 } from '../../src/index.js';
 import { parseMask } from '../../src/cli/algebra.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
@@ -69,6 +70,7 @@ describe('tesserae inpaint', () => {
       model: string;
       psnr: number;
       psnrPerImage: number[];
+      psnrKind: string;
       removed: number;
       steps: number;
     };
@@ -78,6 +80,47 @@ describe('tesserae inpaint', () => {
     assert.equal(j.psnrPerImage.length, 4);
     assert.ok(Number.isFinite(j.psnr));
     assert.ok(statSync(join(out, 'inpaint.png')).size > 100 && statSync(join(out, 'steps.png')).size > 100);
+    assert.equal(j.psnrKind, 'masked');
+  });
+
+  it('labels the columns of inpaint.png and the t of every column of steps.png', () => {
+    const out = join(dir, 'labelled');
+    const r = run(
+      'inpaint',
+      '--checkpoint',
+      ckpt,
+      '--images',
+      x,
+      '--steps',
+      '8',
+      '--strip',
+      '4',
+      '--count',
+      '2',
+      '--out',
+      out,
+      '--backend',
+      'wasm',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const png = (name: string): Image8 =>
+      decodePng(new Uint8Array(readFileSync(join(out, name))), name, (z) => new Uint8Array(inflateSync(z)));
+    // ink in the title band (rows 3..12) over each 96 px column (32 px cells at scale 3, pad 3)
+    const titled = (img: Image8, columns: number): boolean[] =>
+      Array.from({ length: columns }, (_, c) => {
+        let ink = 0;
+        for (let y = 3; y < 12; y++)
+          for (let x0 = 3 + c * 99, xx = x0; xx < x0 + 96; xx++) if (img.data[(y * img.width + xx) * img.channels]! < 100) ink++;
+        return ink > 15;
+      });
+    const grid = png('inpaint.png');
+    assert.equal(grid.height, 13 + 3 + 2 * 99);
+    assert.deepEqual(titled(grid, 3), [true, true, true]);
+    const steps = png('steps.png');
+    assert.equal(steps.width, 3 + 4 * 99);
+    assert.equal(steps.height, 13 + 3 + 2 * 99);
+    assert.deepEqual(titled(steps, 4), [true, true, true, true]);
+    assert.match(r.stdout, /original \| masked \| inpainted/);
   });
 
   it('--sampler ddpm --steps 5 runs a respaced DDPM of 5 steps (0.1.0 ran every step of the schedule), on the grid --grid names', () => {

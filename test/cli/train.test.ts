@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { inflateSync } from 'node:zlib';
+import { decodePng } from '../../src/index.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tesserae-train-'));
@@ -85,6 +87,24 @@ describe('tesserae train', () => {
       'step-000004.png',
     ]);
     assert.ok(existsSync(join(a, 'config.json')));
+  });
+
+  it('labels the held-out picture columns, says what its PSNR measures, and prints plain progress lines to a pipe', () => {
+    const r = train(join(dir, 'labelled'), '--steps', '2');
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /\r|\x1b\[K|\[#/, 'no progress bar when stdout is not a terminal');
+    assert.match(r.stdout, /step 2\/2 {2}loss/);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { command: string; psnrKind: string; heldPsnr: { first: number } };
+    assert.equal(summary.command, 'train');
+    assert.equal(summary.psnrKind, 'masked');
+    const path = join(dir, 'labelled', 'reconstructions', 'latest.png');
+    const img = decodePng(new Uint8Array(readFileSync(path)), path, (z) => new Uint8Array(inflateSync(z)));
+    // 4 rows of 32 x 32 cells at scale 3, pad 3, under a 13 px band of column titles
+    assert.equal(img.height, 13 + 3 + 4 * (96 + 3));
+    assert.equal(img.width, 3 + 4 * (96 + 3));
+    let ink = 0;
+    for (let y = 3; y < 12; y++) for (let x = 0; x < img.width; x++) if (img.data[(y * img.width + x) * img.channels]! < 100) ink++;
+    assert.ok(ink > 60, `title ink ${ink}`);
   });
 
   it('--resume continues from the latest checkpoint with the same losses as the uninterrupted run', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  axisLabel,
   plotPanels,
   drawText,
   textWidth,
@@ -359,5 +360,39 @@ describe('niceTicks', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('axis labels', () => {
+  it('a log axis says so in its label, also when the panel gives none', () => {
+    assert.equal(axisLabel('loss', true), 'loss (log scale)');
+    assert.equal(axisLabel('', true), 'log scale');
+    assert.equal(axisLabel('step', false), 'step');
+    const panel = (logY: boolean, yLabel: string): Panel => ({
+      title: '',
+      xLabel: 'step',
+      yLabel,
+      logY,
+      series: [
+        {
+          name: 'a',
+          points: [
+            [0, 1],
+            [1, 10],
+            [2, 100],
+          ],
+        },
+      ],
+    });
+    // the y label sits in the top rows of the panel: longer on the log axis
+    const ink = (img: Image8): number => {
+      let n = 0;
+      for (let y = 8; y < 16; y++) for (let x = 0; x < img.width; x++) if (img.data[(y * img.width + x) * 3]! < 128) n++;
+      return n;
+    };
+    const lin = plotPanels([panel(false, 'loss')]);
+    const log = plotPanels([panel(true, 'loss')]);
+    assert.ok(ink(log) > ink(lin) + 20, `${ink(log)} vs ${ink(lin)}`);
+    assert.ok(ink(plotPanels([panel(true, '')])) > 20, 'an unlabelled log axis is labelled log scale');
   });
 });
