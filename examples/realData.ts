@@ -13,6 +13,7 @@ import {
   drawMask,
   evaluate,
   maskedPsnr,
+  meanColourFill,
   pixelFeatures,
   predictRemoved,
   probeFeatures,
@@ -37,6 +38,24 @@ export const inpaintPretrained = (name: string, n: number): number[] => {
   tf.dispose([images, pred, x0, mask]);
   disposeParams(m.params);
   // #endregion inpaint
+  return psnrs;
+};
+
+/** The floor for {@link inpaintPretrained}: the removed patches filled with the visible pixels' mean colour (learns nothing). */
+export const meanFillPsnr = (n: number): number[] => {
+  const test = loadFashionMnist(FASHION_MNIST_DIR, 'test');
+  const m = openModel('pretrained:mae-fashion');
+  const images = batchTensor(
+    test,
+    Int32Array.from({ length: n }, (_, i) => i),
+    m.norm,
+  );
+  const draw = drawMask(Mask.center(0.25), Key.key(1), n, m.model.grid);
+  const { pred, x0, mask } = predictRemoved(m.model, m.params, images, draw, m.norm, Key.key(2));
+  const fill = meanColourFill(m.model.grid, x0, mask);
+  const psnrs = maskedPsnr(m.model.grid, fill, x0, mask, m.norm);
+  tf.dispose([images, pred, x0, mask, fill]);
+  disposeParams(m.params);
   return psnrs;
 };
 

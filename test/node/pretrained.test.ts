@@ -8,6 +8,9 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/core/errors.js';
 import { checkpointFile, openModel, PRETRAINED } from '../../src/node/index.js';
 import { disposeParams } from '../../src/core/params.js';
+import { onCpu } from '../helpers.js';
+
+onCpu();
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
