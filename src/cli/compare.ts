@@ -17,6 +17,7 @@ import type { Pool } from '../eval/features.js';
 import { METHODS, presetSpec, type MethodName } from '../models/presets.js';
 import { dataShape, loadSplits, parseDataSource } from '../node/datasets.js';
 import { countFromFlags } from './train.js';
+import { pickSamples, stratifiedSplit } from '../data/split.js';
 import { prepareOutputFolder, writePng } from '../node/files.js';
 import { trainConfig } from '../train/trainer.js';
 import {
@@ -26,6 +27,7 @@ import {
   choice,
   integer,
   num,
+  optional,
   parseFlags,
   str,
   threadsFlag,
@@ -56,6 +58,10 @@ const flags: FlagSpec = {
   accum: { type: 'string', default: '2', help: 'micro-batches per step' },
   threads: { type: 'string', default: '2', help: 'threads computing micro-batch gradients' },
   'base-lr': { type: 'string', default: '6e-3', help: 'lr = base-lr * batch * accum / 256, the same for every method' },
+  'probe-count': {
+    type: 'string',
+    help: 'training images the frozen-feature probes fit on: a stratified seeded subset of the training images (default all)',
+  },
   'classify-steps': {
     type: 'string',
     default: '0',
@@ -128,6 +134,8 @@ interface CompareSettings {
   readonly generation: GenerationSettings | null;
   /** Supervised fine-tuning of each final encoder (0 steps: none). */
   readonly classify: { readonly steps: number; readonly baseLr: number };
+  /** Training images the probes fit on (undefined: all). */
+  readonly probeCount: number | undefined;
 }
 
 /**
@@ -194,7 +202,25 @@ const settings = async (argv: readonly string[]): Promise<CompareSettings> => {
           sampleSteps: integer(f, 'sample-steps', 1),
         };
   const classify = { steps: integer(f, 'classify-steps', 0), baseLr: num(f, 'classify-lr') };
-  return { methods, generating, probes, preset, out, report, seed, backend, base, common, specs, shots, pool, generation, classify };
+  const probeCount = optional(f, 'probe-count', (g, n) => integer(g, n, 2));
+  return {
+    methods,
+    generating,
+    probes,
+    preset,
+    out,
+    report,
+    seed,
+    backend,
+    base,
+    common,
+    specs,
+    shots,
+    pool,
+    generation,
+    classify,
+    probeCount,
+  };
 };
 
 /**
@@ -220,10 +246,15 @@ export const compareCommand: Command = {
       held: common.held,
       seed,
     });
-    const curves = await probeCurves({ specs, out, trainSet, held, probes: s.probes, shots: s.shots, pool: s.pool, seed, log });
+    // the probes fit on a stratified seeded subset when --probe-count asks for one
+    const probeSet =
+      s.probeCount === undefined || s.probeCount >= trainSet.count
+        ? trainSet
+        : pickSamples(trainSet, stratifiedSplit(trainSet.labels, s.probeCount, seed).taken);
+    const curves = await probeCurves({ specs, out, trainSet: probeSet, held, probes: s.probes, shots: s.shots, pool: s.pool, seed, log });
     // the floor: the same probes on raw pixels; and each final encoder fine-tuned with labels
     const baselines = {
-      pixels: pixelProbes({ trainSet, held, probes: s.probes, shots: s.shots, seed, log }),
+      pixels: pixelProbes({ trainSet: probeSet, held, probes: s.probes, shots: s.shots, seed, log }),
       ...(s.classify.steps > 0
         ? { finetune: await finetuneAccuracy({ specs, out, trainSet, held, pool: s.pool, seed, ...s.classify, log }) }
         : {}),
@@ -262,6 +293,7 @@ export const compareCommand: Command = {
       seed,
       dataName: common.data.kind === 'fashion-mnist' ? 'Fashion-MNIST' : common.data.kind,
       count: trainSet.count,
+      probeCount: probeSet.count,
       held: held.count,
       classes: trainSet.classes.length,
       backend: s.backend,

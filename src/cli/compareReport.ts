@@ -231,6 +231,8 @@ export const resultsMarkdown = (o: {
   /** What the data is, e.g. `synthetic` or `Fashion-MNIST`. */
   readonly dataName: string;
   readonly count: number;
+  /** Training images the probes fit on. */
+  readonly probeCount?: number;
   readonly held: number;
   readonly classes: number;
   /** Steps of the supervised fine-tuning behind the `fine-tuned` column. */
@@ -249,7 +251,7 @@ export const resultsMarkdown = (o: {
     `Machine: ${o.machine}  `,
     `Date: ${new Date().toISOString().slice(0, 10)}; wall time ${o.wall}`,
     '',
-    `Every method: preset ${o.preset}, ${o.base.steps} steps of ${o.base.batch * o.base.accum} images, base lr ${o.base.baseLr}, seed ${o.seed}; ${o.count} training and ${o.held} held-out ${o.dataName} images (${o.classes} classes). Probes read frozen features of the clean, unmasked image (t = 0 and the null class for conditioned models): each method's own representation unless --pool says otherwise, the CLS token for MAE and DiffMAE, the mean of the 4 CLS tokens for UMD (the paper's), the mean of the patch tokens for DiT, which has no CLS token.`,
+    `Every method: preset ${o.preset}, ${o.base.steps} steps of ${o.base.batch * o.base.accum} images, base lr ${o.base.baseLr}, seed ${o.seed}; ${o.count} training and ${o.held} held-out ${o.dataName} images (${o.classes} classes)${o.probeCount !== undefined && o.probeCount < o.count ? `; the frozen-feature probes fit on a stratified seeded ${o.probeCount} of the training images and are scored on all ${o.held} held-out ones` : ''}. Probes read frozen features of the clean, unmasked image (t = 0 and the null class for conditioned models): each method's own representation unless --pool says otherwise, the CLS token for MAE and DiffMAE, the mean of the 4 CLS tokens for UMD (the paper's), the mean of the patch tokens for DiT, which has no CLS token.`,
     '',
     '## Representations (final checkpoint)',
     '',
@@ -326,6 +328,8 @@ export const writeReport = (o: {
   readonly seed: number;
   readonly dataName: string;
   readonly count: number;
+  /** Training images the probes fit on. */
+  readonly probeCount?: number;
   readonly held: number;
   readonly classes: number;
   readonly backend: BackendName;
@@ -361,6 +365,7 @@ export const writeReport = (o: {
     seed: o.seed,
     dataName: o.dataName,
     count: o.count,
+    ...(o.probeCount === undefined ? {} : { probeCount: o.probeCount }),
     held: o.held,
     classes: o.classes,
     ...(o.classifySteps === undefined ? {} : { classifySteps: o.classifySteps }),

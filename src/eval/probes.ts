@@ -384,14 +384,18 @@ export const knnProbe = (
   const topS = new Float64Array(k);
   const topI = new Int32Array(k);
   let hit = 0;
-  const a = tf.tensor2d(Float32Array.from(unitRows(train)), [n, d]);
+  // [d, n]: the product below is then an untransposed 2D matMul, the fast path of every backend
+  const a = tf.tidy(() => tf.transpose(tf.tensor2d(Float32Array.from(unitRows(train)), [n, d])));
   try {
     const q = Float32Array.from(unitRows(test));
     // similarities of a block of queries to every training row as one matrix product
     const block = Math.max(1, Math.min(test.count, Math.floor(2 ** 24 / Math.max(1, n))));
     for (let i0 = 0; i0 < test.count; i0 += block) {
       const m = Math.min(block, test.count - i0);
-      const sims = tf.tidy(() => tf.matMul(tf.tensor2d(q.subarray(i0 * d, (i0 + m) * d), [m, d]), a, false, true).dataSync());
+      // read outside tf.tidy, which would walk every element of a returned typed array
+      const simsT = tf.tidy(() => tf.matMul(tf.tensor2d(q.subarray(i0 * d, (i0 + m) * d), [m, d]), a));
+      const sims = simsT.dataSync();
+      simsT.dispose();
       for (let r = 0; r < m; r++) {
         let size = 0;
         const row = r * n;
