@@ -81,6 +81,7 @@ export * from './models/build.js';
 export * from './models/transforms.js';
 export * from './models/sampling.js';
 export * from './checkpoints/open.js';
+export * from './checkpoints/reference.js';
 export * from './models/specSchema.js';
 export * from './models/cond.js';
 export * from './vision/condAe.js';

@@ -9,10 +9,12 @@
 import { checkpointFile } from './pretrained.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FormatError, IoError, TesseraeError } from '../core/errors.js';
+import { ConfigError, FormatError, IoError, TesseraeError } from '../core/errors.js';
 import type { Params } from '../core/params.js';
 import { openModelBytes, type OpenedModel } from '../checkpoints/open.js';
 import { readSafetensors } from '../io/safetensors.js';
+import type { Norm } from '../data/batches.js';
+import type { Model } from '../models/build.js';
 import type { ModelSpec } from '../models/spec.js';
 import { checkpointSpec } from '../models/specSchema.js';
 import { checkpointMetadata, decodeCheckpoint, encodeCheckpoint, tensorValues } from '../train/checkpoint.js';
@@ -29,11 +31,12 @@ import { toIoError, writeFileAtomic } from './files.js';
 export const checkpointName = (step: number): string => `step-${String(step).padStart(6, '0')}.safetensors`;
 
 /**
- * Saves a state as `<dir>/step-<step>.safetensors` and `<dir>/latest.safetensors`; returns the
- * step file's path.
+ * Saves a state as `<dir>/step-<step>.safetensors` and `<dir>/latest.safetensors` with exactly
+ * the metadata given; returns the step file's path. {@link openModel} needs the model's `spec`
+ * and the input `norm` in that metadata: {@link saveModelCheckpoint} writes them for you.
  *
  * @example
- * saveCheckpoint('runs/a/checkpoints', state, { model: JSON.stringify(cfg) })
+ * saveCheckpoint('runs/a/checkpoints', state, { spec: JSON.stringify(model.spec), norm: JSON.stringify(norm) })
  * @since 0.1.0
  */
 export const saveCheckpoint = <P extends Params>(dir: string, state: TrainState<P>, metadata: Record<string, string> = {}): string => {
@@ -42,6 +45,44 @@ export const saveCheckpoint = <P extends Params>(dir: string, state: TrainState<
   writeFileAtomic(path, bytes);
   writeFileAtomic(join(dir, 'latest.safetensors'), bytes);
   return path;
+};
+
+/**
+ * Saves a state trained with `train()` as a checkpoint that {@link openModel} opens (and the
+ * CLI's `inpaint`, `sample`, `eval`, `export` read): like {@link saveCheckpoint}, with the
+ * model's spec and the input normalisation written into the metadata for you. `norm` (one
+ * finite mean and one positive finite std per input channel: what `channelStats` returns) is
+ * checked here, so a file that would not open is never written. Other `metadata` entries are
+ * kept; `spec` and `norm` are this function's. Returns the step file's path.
+ *
+ * @example
+ * const model = buildModel(presetSpec('mae', 'micro/4'))
+ * const norm = channelStats(data)
+ * const path = saveModelCheckpoint('runs/mine/checkpoints', state, { model, norm })
+ * const { params } = openModel(path)
+ * @since 0.2.0
+ */
+export const saveModelCheckpoint = <P extends Params>(
+  dir: string,
+  state: TrainState<P>,
+  o: { readonly model: Model | ModelSpec; readonly norm: Norm; readonly metadata?: Readonly<Record<string, string>> },
+): string => {
+  const spec: ModelSpec = 'spec' in o.model ? o.model.spec : o.model;
+  const channels = spec.image[spec.image.length - 1]!;
+  for (const field of ['mean', 'std'] as const) {
+    const v = o.norm[field];
+    if (v.length !== channels)
+      throw new ConfigError(
+        `norm.${field}`,
+        v,
+        `needs one value per input channel: ${channels} for images of shape [${spec.image.join(', ')}]`,
+      );
+    const bad = v.findIndex((x) => !Number.isFinite(x) || (field === 'std' && x <= 0));
+    if (bad >= 0)
+      throw new ConfigError(`norm.${field}[${bad}]`, v[bad], field === 'std' ? 'must be positive and finite' : 'must be finite');
+  }
+  const norm = { mean: [...o.norm.mean], std: [...o.norm.std] };
+  return saveCheckpoint(dir, state, { ...o.metadata, spec: JSON.stringify(spec), norm: JSON.stringify(norm) });
 };
 
 /** The checkpoint inside a folder given where a file was expected, to suggest it. */
