@@ -48,8 +48,9 @@ export const decodeIdx = (bytes: Uint8Array, file: string): Idx => {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims = Array.from({ length: n }, (_, i) => view.getUint32(4 + 4 * i, false));
   // the product is checked against the bytes present, dimension by dimension, so it never overflows
-  let size = 1;
-  for (const d of dims) {
+  // (a zero dimension anywhere makes it 0, even after a prefix that already exceeds the file)
+  let size = dims.includes(0) ? 0 : 1;
+  for (const d of size === 0 ? [] : dims) {
     size *= d;
     if (size > bytes.length) break;
   }

@@ -34,6 +34,11 @@ describe('decodeIdx', () => {
     );
   });
 
+  it('reads a zero dimension after dimensions that alone exceed the file (found by the property above)', () => {
+    const got = decodeIdx(encodeIdx([4, 5, 0], new Uint8Array(0)), 'z.idx');
+    assert.deepEqual([got.dims, got.data.length], [[4, 5, 0], 0]);
+  });
+
   it('refuses a truncated or padded file, naming the file and the sizes', () => {
     const file = encodeIdx([2, 3], new Uint8Array(6).fill(7));
     assert.throws(() => decodeIdx(file.subarray(0, file.length - 1), 'a.idx'), formatError('a.idx'));
