@@ -219,15 +219,8 @@ export type GenerationText = GenerationSettings & {
   readonly generating: readonly MethodName[];
 };
 
-/** `results.md`: the command, the machine, the setup, the tables and the pictures. */
-export const resultsMarkdown = (o: {
-  readonly command: string;
-  readonly machine: string;
-  /** The wall time so far, as `duration` writes it. */
-  readonly wall: string;
-  readonly preset: string;
-  readonly base: SharedTrain;
-  readonly seed: number;
+/** What the report says about the data: its name, how many training, probe and held-out images, and classes. */
+export interface ReportData {
   /** What the data is, e.g. `synthetic` or `Fashion-MNIST`. */
   readonly dataName: string;
   readonly count: number;
@@ -235,14 +228,27 @@ export const resultsMarkdown = (o: {
   readonly probeCount?: number;
   readonly held: number;
   readonly classes: number;
-  /** Steps of the supervised fine-tuning behind the `fine-tuned` column. */
-  readonly classifySteps?: number;
-  readonly repRows: readonly ReportRow[];
-  readonly genRows: readonly ReportRow[];
-  /** Null when nothing was generated (then `genRows` is empty). */
-  readonly generation: GenerationText | null;
-  readonly curveRows: readonly ReportRow[];
-}): string => {
+}
+
+/** `results.md`: the command, the machine, the setup, the tables and the pictures. */
+export const resultsMarkdown = (
+  o: ReportData & {
+    readonly command: string;
+    readonly machine: string;
+    /** The wall time so far, as `duration` writes it. */
+    readonly wall: string;
+    readonly preset: string;
+    readonly base: SharedTrain;
+    readonly seed: number;
+    /** Steps of the supervised fine-tuning behind the `fine-tuned` column. */
+    readonly classifySteps?: number;
+    readonly repRows: readonly ReportRow[];
+    readonly genRows: readonly ReportRow[];
+    /** Null when nothing was generated (then `genRows` is empty). */
+    readonly generation: GenerationText | null;
+    readonly curveRows: readonly ReportRow[];
+  },
+): string => {
   const g = o.generation;
   return [
     `# Method comparison on ${o.dataName === 'synthetic' ? 'the embedded synthetic data' : o.dataName}`,
@@ -314,36 +320,32 @@ export interface CompareSummary {
  * Step 5: prints the representations table (and the generation table), writes `curves.png`,
  * `results.md` and `results.json` into `report`, logs what it wrote, and returns the summary.
  */
-export const writeReport = (o: {
-  /** The command's arguments, as given. */
-  readonly argv: readonly string[];
-  /** `performance.now()` when the command started. */
-  readonly started: number;
-  readonly methods: readonly MethodName[];
-  readonly specs: MethodSpecs;
-  readonly preset: string;
-  readonly probes: readonly CompareProbe[];
-  readonly shots: number;
-  readonly base: SharedTrain;
-  readonly seed: number;
-  readonly dataName: string;
-  readonly count: number;
-  /** Training images the probes fit on. */
-  readonly probeCount?: number;
-  readonly held: number;
-  readonly classes: number;
-  readonly backend: BackendName;
-  readonly out: string;
-  readonly report: string;
-  readonly curves: readonly CurvePoint[];
-  readonly baselines?: Baselines;
-  readonly classifySteps?: number;
-  readonly generating: readonly MethodName[];
-  /** The generation settings (null when nothing was generated). */
-  readonly generationSettings: GenerationSettings | null;
-  readonly generation: GenerationResult;
-  readonly log: Log;
-}): CompareSummary => {
+export const writeReport = (
+  o: ReportData & {
+    /** The command's arguments, as given. */
+    readonly argv: readonly string[];
+    /** `performance.now()` when the command started. */
+    readonly started: number;
+    readonly methods: readonly MethodName[];
+    readonly specs: MethodSpecs;
+    readonly preset: string;
+    readonly probes: readonly CompareProbe[];
+    readonly shots: number;
+    readonly base: SharedTrain;
+    readonly seed: number;
+    readonly backend: BackendName;
+    readonly out: string;
+    readonly report: string;
+    readonly curves: readonly CurvePoint[];
+    readonly baselines?: Baselines;
+    readonly classifySteps?: number;
+    readonly generating: readonly MethodName[];
+    /** The generation settings (null when nothing was generated). */
+    readonly generationSettings: GenerationSettings | null;
+    readonly generation: GenerationResult;
+    readonly log: Log;
+  },
+): CompareSummary => {
   const { curves, generation } = o;
   const repRows = representationRows(o.specs, curves, o.shots, o.baselines);
   const genRows = generationRows(generation);
