@@ -74,4 +74,19 @@ describe('the small things a new user hits (issue 18, item 7)', () => {
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /"--prot" is not a flag of serve\.js/);
   });
+
+  it('every package in the lockfile with an install script is named in allowScripts (npm ci warns otherwise)', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { hasInstallScript?: boolean }>;
+    };
+    const withScripts = Object.entries(lock.packages)
+      .filter(([path, p]) => path !== '' && p.hasInstallScript === true)
+      .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length));
+    assert.ok(withScripts.includes('webgpu'), 'the lockfile lists webgpu with its install script');
+    assert.deepEqual(
+      withScripts.filter((name) => typeof pkg.allowScripts?.[name] !== 'boolean'),
+      [],
+    );
+  });
 });
