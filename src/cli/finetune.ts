@@ -22,7 +22,7 @@ import type { TrainState } from '../train/step.js';
 import { loadCheckpoint, readCheckpointSpec } from '../node/checkpoint.js';
 import { finetuneSpec, transplant } from '../train/finetune.js';
 import { initOpt } from '../train/optimizer.js';
-import { num, parseFlags, str, type Command, type FlagSpec } from './args.js';
+import { choice, num, parseFlags, str, type Command, type FlagSpec } from './args.js';
 import { prepareOutputFolder } from '../node/files.js';
 import { checkRunFolder } from '../node/runs.js';
 import { runFromFlags, trainFlags } from './train.js';
@@ -37,6 +37,11 @@ const flags: FlagSpec = {
   ),
   'label-dropout': { type: 'string', default: '0.1', help: 'share of labels dropped to the null class (classifier-free guidance)' },
   'clean-share': { type: 'string', default: '0.05', help: 'UMD: share of each batch at t = 0' },
+  'clean-labels': {
+    type: 'string',
+    default: 'null',
+    help: "UMD: the class the t = 0 share sees: null (the null class, as UMD's reference) | label (the image's label)",
+  },
   ema: { type: 'string', default: '0.999', help: 'EMA decay of the weights' },
   out: { type: 'string', default: 'runs/finetune', help: 'output folder' },
 };
@@ -65,7 +70,12 @@ export const finetuneCommand: Command = {
     const run0 = runFromFlags({ ...f, resume: false }, pre);
     const { loadSplits } = await import('../node/datasets.js');
     const classes = loadSplits(run0.data, { count: 1, held: 1, seed: 0 }).train.classes.length;
-    const spec = finetuneSpec(pre, { classes, labelDropout: num(f, 'label-dropout'), cleanShare: num(f, 'clean-share') });
+    const spec = finetuneSpec(pre, {
+      classes,
+      labelDropout: num(f, 'label-dropout'),
+      cleanShare: num(f, 'clean-share'),
+      cleanLabels: choice(f, 'clean-labels', ['null', 'label'] as const),
+    });
     await runTrain({
       ...run0,
       spec,

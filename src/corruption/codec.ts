@@ -181,12 +181,13 @@ export const decodePatching = (path: string, v: unknown): Patching => {
  * @since 0.2.0
  */
 export const decodeBranch = (path: string, v: unknown): Branch => {
-  const o = record(path, v, ['mask', 'noise', 'time', 'objective']);
+  const o = record(path, v, ['mask', 'noise', 'time', 'objective', 'condition']);
   return {
     mask: decodeMask(`${path}.mask`, o['mask']),
     noise: decodeNoise(`${path}.noise`, o['noise']),
     time: decodeTime(`${path}.time`, o['time']),
     objective: decodeObjective(`${path}.objective`, o['objective']),
+    ...(has(o, 'condition') ? { condition: choice(`${path}.condition`, o['condition'], ['label', 'null'] as const) } : {}),
   };
 };
 

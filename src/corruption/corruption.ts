@@ -29,7 +29,21 @@ export interface Branch {
   readonly noise: Noise;
   readonly time: Time;
   readonly objective: Objective;
+  /**
+   * The class a class-conditional network sees on this branch: the image's `label` (the
+   * default, also when absent) or the `null` class, as UMD's reference conditions its clean
+   * share during class-conditional fine-tuning (small-vision `ae.py`: `y = num_classes` when no
+   * label is passed). Unconditioned networks ignore it.
+   */
+  readonly condition?: BranchCondition;
 }
+
+/**
+ * What class a branch conditions on: the image's label or the null class.
+ *
+ * @since 0.2.0
+ */
+export type BranchCondition = 'label' | 'null';
 
 /**
  * A branch, validated: noise and time must agree (t = 0 means clean, so no noise goes with

@@ -167,8 +167,13 @@ export const methodModel = <P extends Params>(
       const groups = corrupt(corruption, fold(c.key, 'corrupt'), images);
       const batch = images.shape[0]!;
       const outs = groups.map((g) => {
+        // a branch that conditions on the null class gets no labels (the network fills in the null class)
         const rowLabels =
-          labels === undefined ? undefined : g.rows.length === batch ? labels : tf.gather(labels, tf.tensor1d(g.rows, 'int32'));
+          labels === undefined || g.branch.condition === 'null'
+            ? undefined
+            : g.rows.length === batch
+              ? labels
+              : tf.gather(labels, tf.tensor1d(g.rows, 'int32'));
         return runGroup(network, params, g, subCtx(c, g.name), rowLabels);
       });
       const loss =

@@ -205,12 +205,16 @@ export const arbBranch = (rows: number, cols: number): fc.Arbitrary<Branch> =>
       const noise = clean ? Noise.none() : masked ? Noise[placement](schedule) : Noise.all(schedule);
       const regions: readonly Region[] = masked ? ['masked', 'visible', 'all'] : ['all'];
       const targets: readonly Target[] = clean ? ['x0'] : ['x0', 'eps'];
-      return fc.record({
-        mask: fc.constant(mask),
-        noise: fc.constant(noise),
-        time: clean ? fc.constant(Time.zero()) : arbNoisedTime(schedule.steps),
-        objective: fc.array(arbTerm(targets, regions), { minLength: 1, maxLength: 3 }),
-      });
+      return fc.record(
+        {
+          mask: fc.constant(mask),
+          noise: fc.constant(noise),
+          time: clean ? fc.constant(Time.zero()) : arbNoisedTime(schedule.steps),
+          objective: fc.array(arbTerm(targets, regions), { minLength: 1, maxLength: 3 }),
+          condition: fc.constantFrom('label' as const, 'null' as const),
+        },
+        { requiredKeys: ['mask', 'noise', 'time', 'objective'] },
+      );
     })
     .filter((b) => {
       try {

@@ -9,7 +9,7 @@
 import { ConfigError } from '../core/errors.js';
 import { flatten, mapParams, type Params } from '../core/params.js';
 import { tf, type Tensor } from '../core/tf.js';
-import { mixture, type Branch } from '../corruption/corruption.js';
+import { mixture, type Branch, type BranchCondition } from '../corruption/corruption.js';
 import { Mask } from '../corruption/mask.js';
 import { cleanBranch } from '../corruption/questions.js';
 import type { ModelSpec } from '../models/spec.js';
@@ -18,16 +18,19 @@ import type { ModelSpec } from '../models/spec.js';
  * The fine-tuning spec of a spec with a conditioned encoder: `classes` classes and label dropout
  * (default 0.1) on the encoder; when the corruption mixes a clean branch with noised ones (UMD's
  * structure), the clean share becomes `cleanShare` (default 0.05) and the noised branches lose
- * their mask (their terms score every patch), as the reference recipe does. A spec whose
- * encoder is not conditioned is a {@link ConfigError}.
+ * their mask (their terms score every patch), and the clean share conditions on the null class
+ * (`cleanLabels`, default `'null'`; `'label'` gives it the images' labels, as tesserae 0.2.0's
+ * first fine-tunes did), as the reference recipe does. A spec whose encoder is not conditioned is
+ * a {@link ConfigError}.
  *
  * @example
  * finetuneSpec(pretrained, { classes: 10 })
+ * finetuneSpec(pretrained, { classes: 10, cleanLabels: 'label' })
  * @since 0.1.0
  */
 export const finetuneSpec = (
   spec: ModelSpec,
-  o: { readonly classes: number; readonly labelDropout?: number; readonly cleanShare?: number },
+  o: { readonly classes: number; readonly labelDropout?: number; readonly cleanShare?: number; readonly cleanLabels?: BranchCondition },
 ): ModelSpec => {
   const e = spec.network.encoder;
   if (e.conditioning === 'none')
@@ -48,7 +51,7 @@ export const finetuneSpec = (
         c.branches
           .map((wb) =>
             wb === clean
-              ? { ...wb, weight: share }
+              ? { ...wb, weight: share, branch: { ...wb.branch, condition: o.cleanLabels ?? 'null' } }
               : { ...wb, weight: (1 - share) * (wb.weight / (1 - clean.weight)), branch: unmasked(wb.branch) },
           )
           .filter((wb) => wb.weight > 0),

@@ -21,6 +21,9 @@ import {
   decodeCheckpoint,
   disposeParams,
   ConfigError,
+  ctx,
+  decodeModelSpec,
+  mapParams,
   type ModelSpec,
 } from '../../src/index.js';
 import { onCpu, assertClose } from '../helpers.js';
@@ -67,6 +70,59 @@ describe('class-conditional fine-tuning', () => {
         ),
       ConfigError,
     );
+  });
+
+  it("the clean share conditions on the null class (UMD's reference), or on the labels with cleanLabels: 'label'", () => {
+    const images = tf.tidy(() => tf.clipByValue(tf.add(tf.mul(tf.randomNormal([8, 16, 16, 3], 0, 1, 'float32', 3), 0.25), 0.5), 0, 1));
+    const labelsA = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
+    const labelsB = tf.tensor1d([9, 8, 7, 6, 5, 4, 3, 2], 'int32');
+    const groupLosses = (cleanLabels: 'null' | 'label' | undefined) => {
+      const s = finetuneSpec(pre, { classes: 10, labelDropout: 0, cleanShare: 0.5, ...(cleanLabels ? { cleanLabels } : {}) });
+      assert.equal(s.corruption.branches[0]!.branch.condition, cleanLabels ?? 'null');
+      assert.equal(s.corruption.branches[1]!.branch.condition, undefined);
+      // the field survives JSON, as a checkpoint stores it
+      assert.deepEqual(decodeModelSpec('spec', JSON.parse(JSON.stringify(s))), s);
+      const m = buildModel(s);
+      const init = m.init(Key.key(1), { images: spec([-1, 16, 16, 3]) }).params;
+      // adaLN-zero starts with the conditioning switched off: move every weight off its init
+      let n = 0;
+      const params = mapParams(init, (t) => tf.tidy(() => tf.add(t, tf.randomNormal(t.shape, 0, 0.05, 'float32', n++))));
+      disposeParams(init);
+      const run = (labels: tf.Tensor) =>
+        tf.tidy(() => m.apply(params, { images, labels }, ctx(Key.key(2))).groups.map((g) => g.loss.dataSync()[0]!));
+      const out = { a: run(labelsA), b: run(labelsB) };
+      disposeParams(params);
+      return out;
+    };
+    const byNull = groupLosses(undefined);
+    assert.equal(byNull.a[0], byNull.b[0], 'the clean group does not see the labels');
+    assert.notEqual(byNull.a[1], byNull.b[1], 'the noised group does');
+    const byLabel = groupLosses('label');
+    assert.notEqual(byLabel.a[0], byLabel.b[0], 'with cleanLabels label the clean group sees them');
+    assert.throws(
+      () =>
+        decodeModelSpec('spec', {
+          ...JSON.parse(JSON.stringify(finetuneSpec(pre, { classes: 10 }))),
+          corruption: {
+            ...JSON.parse(JSON.stringify(finetuneSpec(pre, { classes: 10 }).corruption)),
+            branches: [
+              {
+                name: 'clean',
+                weight: 1,
+                branch: {
+                  mask: { kind: 'random', ratio: 0.75 },
+                  noise: { placement: 'none' },
+                  time: { kind: 'zero' },
+                  objective: [{ target: 'x0', region: 'masked' }],
+                  condition: 'nul',
+                },
+              },
+            ],
+          },
+        }),
+      (e: unknown) => e instanceof ConfigError && e.field === 'spec.corruption.branches[0].branch.condition' && e.value === 'nul',
+    );
+    for (const t of [images, labelsA, labelsB]) t.dispose();
   });
 
   it('transplant keeps every pre-trained weight and initialises only the new label layers', () => {
