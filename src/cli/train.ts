@@ -8,7 +8,7 @@ import { TRAIN_FLAGS } from '../node/runs.js';
 import { buildModel } from '../models/build.js';
 import { runTrain, type TrainRun } from '../node/run.js';
 import { ConfigError } from '../core/errors.js';
-import { METHODS, methodOptions, presetSpec, SIZES, type PresetOptions } from '../models/presets.js';
+import { baseLrFor, METHODS, methodOptions, presetSpec, SIZES, type PresetOptions } from '../models/presets.js';
 import type { ModelSpec } from '../models/spec.js';
 import { corruptionFile, corruptionFromParts, parseMask, parseNoise, parseObjective, parseTime, specFile } from './algebra.js';
 import { RHO_ON, Schedule } from '../corruption/schedule.js';
@@ -68,7 +68,12 @@ export const trainFlags: FlagSpec = {
   steps: { type: 'string', default: '200', help: 'optimiser steps' },
   batch: { type: 'string', default: '64', help: 'images per micro-batch' },
   accum: { type: 'string', default: '1', help: 'micro-batches per step (gradient accumulation)' },
-  'base-lr': { type: 'string', default: '1.5e-4', help: 'lr = base-lr * batch * accum / 256' },
+  'base-lr': {
+    type: 'string',
+    help: `lr = base-lr * batch * accum / 256 (default: the preset size's, ${Object.entries(SIZES)
+      .map(([k, v]) => `${k} ${v.baseLr}`)
+      .join(', ')})`,
+  },
   'min-lr': { type: 'string', default: '0', help: 'final learning rate of the cosine' },
   warmup: { type: 'string', help: 'warmup steps (default 5% of the steps)' },
   'weight-decay': { type: 'string', default: '0.05', help: 'AdamW weight decay (dense kernels only)' },
@@ -93,6 +98,10 @@ export const trainFlags: FlagSpec = {
   'cls-tokens': { type: 'string', help: 'UMD: CLS tokens (default 4)' },
   conditioning: { type: 'string', help: 'UMD, DiT, MaskDiT: adaln | token (default adaln)' },
   pos: { type: 'string', help: 'UMD, DiT, MaskDiT: learned | sincos positions (default learned)' },
+  embedding: {
+    type: 'string',
+    help: "UMD, DiT, MaskDiT: how t and the class become the condition: time-emb (UMD's reference TimeEmb and 2x trunks; UMD's default) | timestep-embedder (DiT's TimestepEmbedder; DiT's and MaskDiT's default)",
+  },
   seed: { type: 'string', default: '0', help: 'seed for data order, masks, noise and params' },
   backend: { type: 'string', default: 'auto', help: BACKEND_HELP },
   out: { type: 'string', default: 'runs/train', help: 'output folder' },
@@ -144,6 +153,7 @@ const OPTION_FLAGS: Readonly<Record<keyof PresetOptions, string>> = {
   clsTokens: 'cls-tokens',
   conditioning: 'conditioning',
   pos: 'pos',
+  embedding: 'embedding',
 };
 
 /** The flags that write a corruption from the algebra (replacing the preset's). */
@@ -206,6 +216,7 @@ export const specFromFlags = (f: Flags): ModelSpec => {
     ...(given(f, 'cls-tokens') ? { clsTokens: integer(f, 'cls-tokens', 0) } : {}),
     ...(given(f, 'conditioning') ? { conditioning: choice(f, 'conditioning', ['adaln', 'token'] as const) } : {}),
     ...(given(f, 'pos') ? { pos: choice(f, 'pos', ['learned', 'sincos'] as const) } : {}),
+    ...(given(f, 'embedding') ? { embedding: choice(f, 'embedding', ['timestep-embedder', 'time-emb'] as const) } : {}),
   };
   if (frames === undefined && options.tubelet !== undefined)
     throw new ConfigError('--tubelet', options.tubelet, 'applies to video (--frames or video data)');
@@ -263,11 +274,6 @@ export const specFromFlags = (f: Flags): ModelSpec => {
 };
 
 /**
- * The `tesserae train` command.
- *
- * @since 0.1.0
- */
-/**
  * The train run the flags describe (shared with `finetune`).
  *
  * @since 0.1.0
@@ -290,7 +296,7 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
         steps: integer(f, 'steps', 1),
         batch: batchSize(f, 'batch', spec.image),
         accum: integer(f, 'accum', 1),
-        baseLr: num(f, 'base-lr'),
+        baseLr: given(f, 'base-lr') ? num(f, 'base-lr') : baseLrFor(spec),
         minLr: num(f, 'min-lr'),
         weightDecay: num(f, 'weight-decay'),
         seed: integer(f, 'seed', 0),
@@ -312,6 +318,11 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
   };
 };
 
+/**
+ * The `tesserae train` command.
+ *
+ * @since 0.1.0
+ */
 export const trainCommand: Command = {
   summary:
     'train MAE, DiffMAE, UMD, MaskDiT or DiT on the embedded synthetic data (or CIFAR-10, an image folder, .npy, synthetic or real video clips), with checkpoints and pictures',

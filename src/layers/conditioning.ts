@@ -6,9 +6,9 @@
  *
  * @since 0.1.0
  */
-import { positiveInt, unit } from '../core/check.js';
+import { positive, positiveInt, unit } from '../core/check.js';
 import { ConfigError, ShapeError } from '../core/errors.js';
-import { normalInit, zeros } from '../core/initializers.js';
+import { normalInit, zeros, type Initializer } from '../core/initializers.js';
 import { uniform } from '../core/key.js';
 import { layer, subCtx, type Layer } from '../core/layer.js';
 import { expectRank, spec } from '../core/spec.js';
@@ -26,23 +26,26 @@ export type LabelEmbeddingParams = { readonly table: Tensor };
  * Class labels [B] (int32, 0..classes-1, or `classes` for "no class") -> [B, width]. While
  * training, each label is replaced by the null class with probability `dropout` (drawn from
  * the context's key), which trains the unconditional model that classifier-free guidance needs.
+ * The table starts N(0, `tableStd`) (default 0.02, as DiT; flax's `nn.Embed`, which UMD uses,
+ * starts N(0, 1 / sqrt(width))).
  *
  * @example
  * labelEmbedding({ classes: 10, width: 192, dropout: 0.1 })
  * @since 0.1.0
  */
 export const labelEmbedding = (
-  cfg: { readonly classes: number; readonly width: number; readonly dropout?: number },
+  cfg: { readonly classes: number; readonly width: number; readonly dropout?: number; readonly tableStd?: number },
   name = 'labelEmbedding',
 ): Layer<LabelEmbeddingParams, Tensor, Tensor> => {
   const classes = positiveInt(`${name}.classes`, cfg.classes);
   const width = positiveInt(`${name}.width`, cfg.width);
   const dropout = unit(`${name}.dropout`, cfg.dropout ?? 0);
+  const tableStd = positive(`${name}.tableStd`, cfg.tableStd ?? 0.02);
   return layer<LabelEmbeddingParams, Tensor, Tensor>(
     name,
     (key, inSpec) => {
       const s = expectRank(`${name} labels`, inSpec, 1, [], '[B] class ids');
-      return { params: { table: normalInit(0.02)(key, [classes + 1, width]) }, outSpec: spec([s[0]!, width]) };
+      return { params: { table: normalInit(tableStd)(key, [classes + 1, width]) }, outSpec: spec([s[0]!, width]) };
     },
     (p, labels, c) => {
       if (labels.dtype !== 'int32') throw new ConfigError(`${name} labels`, labels.dtype, 'must be int32');
@@ -68,21 +71,30 @@ export const labelEmbedding = (
 export type ConditionMlpParams = { readonly fc1: DenseParams; readonly fc2: DenseParams };
 
 /**
- * An embedding trunk for a condition vector: dense -> SiLU -> dense (width -> width).
+ * An embedding trunk for a condition vector: dense -> SiLU -> dense, input -> `hidden` (default
+ * `width`) -> `width`, kernels N(0, 0.02) unless `kernelInit` says otherwise (UMD's
+ * `EmbeddingTrunk`: hidden 2 x width, LeCun normal).
  *
  * @example
  * conditionMlp(192)
+ * conditionMlp(192, 'labelTrunk', { hidden: 384, kernelInit: lecunNormal })
  * @since 0.1.0
  */
-export const conditionMlp = (width: number, name = 'conditionMlp'): Layer<ConditionMlpParams, Tensor, Tensor> =>
-  layer<ConditionMlpParams, Tensor, Tensor>(
+export const conditionMlp = (
+  width: number,
+  name = 'conditionMlp',
+  o: { readonly hidden?: number; readonly kernelInit?: Initializer } = {},
+): Layer<ConditionMlpParams, Tensor, Tensor> => {
+  const hidden = positiveInt(`${name}.hidden`, o.hidden ?? width);
+  const kernelInit = o.kernelInit ?? normalInit(0.02);
+  return layer<ConditionMlpParams, Tensor, Tensor>(
     name,
     (key, s) => {
       const d = expectRank(`${name} input`, s, 2)[1]!;
       return {
         params: {
-          fc1: initDense(fold(key, 'fc1'), d, width, { kernelInit: normalInit(0.02) }),
-          fc2: initDense(fold(key, 'fc2'), width, width, { kernelInit: normalInit(0.02) }),
+          fc1: initDense(fold(key, 'fc1'), d, hidden, { kernelInit }),
+          fc2: initDense(fold(key, 'fc2'), hidden, width, { kernelInit }),
         },
         outSpec: spec([s.shape[0]!, width]),
       };
@@ -92,6 +104,7 @@ export const conditionMlp = (width: number, name = 'conditionMlp'): Layer<Condit
       return applyDense(p.fc2, tf.mul(h, tf.sigmoid(h)));
     },
   );
+};
 
 /** What a conditioned block threads: tokens `x` [B, N, D] and the condition `c` [B, Dc]. */
 export type CondIn = { readonly x: Tensor; readonly c: Tensor };

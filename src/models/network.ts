@@ -127,6 +127,12 @@ export const buildNetwork = (spec: NetworkSpec, grid: Grid, targets: readonly Ta
   if (e.conditioning === 'none') {
     if (e.classes !== undefined)
       throw new ConfigError('network.encoder.classes', e.classes, 'class labels need a conditioned encoder (adaln or token)');
+    if (e.embedding !== undefined)
+      throw new ConfigError(
+        'network.encoder.embedding',
+        e.embedding,
+        'the condition embedding belongs to a conditioned encoder (adaln or token)',
+      );
     if (d.kind === 'none')
       throw new ConfigError(
         'network.decoder.kind',
@@ -214,6 +220,7 @@ export const buildNetwork = (spec: NetworkSpec, grid: Grid, targets: readonly Ta
     conditioning: e.conditioning,
     ...(e.classes === undefined ? {} : { classes: e.classes }),
     ...(e.labelDropout === undefined ? {} : { labelDropout: e.labelDropout }),
+    ...(e.embedding === undefined ? {} : { embedding: e.embedding }),
     heads,
   });
   const layer = net as unknown as Layer<Params, NetworkIn, NetworkOut>;

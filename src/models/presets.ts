@@ -6,7 +6,8 @@
  * spreads of that value (or the options below), not per-method code elsewhere.
  *
  * The rules reproduce 0.1.0's presets exactly (a regression test holds them to the 0.1.0
- * checkpoints), and {@link fromLegacy} reads the `method` + `model` metadata of 0.1.0
+ * checkpoints), except where a method's reference code differs and the option that restores
+ * 0.1.0 is named: UMD embeds t as its reference does (`embedding: 'timestep-embedder'` gives 0.1.0's). {@link fromLegacy} reads the `method` + `model` metadata of 0.1.0
  * checkpoints into the same specs.
  *
  * @since 0.2.0
@@ -18,6 +19,7 @@ import type { Target } from '../corruption/objective.js';
 import { Schedule } from '../corruption/schedule.js';
 import { patchingFor, type InputShape } from '../vision/patchify.js';
 import type { VitSize } from '../vision/vit.js';
+import type { TimeEmbedStyle } from '../layers/timeEmbed.js';
 import type { CondConfig } from './cond.js';
 import type { DiffMaeConfig } from './diffmae.js';
 import type { MaeConfig } from './mae.js';
@@ -37,8 +39,8 @@ export type MethodName = (typeof METHODS)[number];
 
 /**
  * One row of the sizes table: the encoder, MAE's light decoder, the depth of the joint decoder
- * of the conditioned methods (UMD, MaskDiT: as wide as the encoder) and the depth of a one-trunk
- * network (DiT).
+ * of the conditioned methods (UMD, MaskDiT: as wide as the encoder), the depth of a one-trunk
+ * network (DiT), and the base learning rate that trains this size (lr = baseLr x batch / 256).
  *
  * @since 0.2.0
  */
@@ -47,6 +49,13 @@ export interface Size {
   readonly decoder: VitSize;
   readonly jointDepth: number;
   readonly trunkDepth: number;
+  /**
+   * The base learning rate `tesserae train` uses for this size without `--base-lr`. The small
+   * sizes' rates are measured on this project's budgets (a few hundred steps of batch 64;
+   * `npm run bench:lr`, docs/results/learning-rates.md); B, L and H carry MAE's 1.5e-4, which
+   * belongs with its recipe (batch 4096, 40 warm-up epochs).
+   */
+  readonly baseLr: number;
 }
 
 /**
@@ -57,13 +66,66 @@ export interface Size {
  * @since 0.2.0
  */
 export const SIZES = {
-  micro: { encoder: { width: 64, depth: 4, heads: 4 }, decoder: { width: 64, depth: 2, heads: 4 }, jointDepth: 2, trunkDepth: 6 },
-  small: { encoder: { width: 128, depth: 6, heads: 4 }, decoder: { width: 64, depth: 2, heads: 4 }, jointDepth: 2, trunkDepth: 8 },
-  tiny: { encoder: { width: 192, depth: 12, heads: 3 }, decoder: { width: 128, depth: 4, heads: 4 }, jointDepth: 4, trunkDepth: 16 },
-  B: { encoder: { width: 768, depth: 12, heads: 12 }, decoder: { width: 512, depth: 8, heads: 16 }, jointDepth: 4, trunkDepth: 12 },
-  L: { encoder: { width: 1024, depth: 24, heads: 16 }, decoder: { width: 512, depth: 8, heads: 16 }, jointDepth: 4, trunkDepth: 24 },
-  H: { encoder: { width: 1280, depth: 32, heads: 16 }, decoder: { width: 512, depth: 8, heads: 16 }, jointDepth: 4, trunkDepth: 32 },
+  micro: {
+    encoder: { width: 64, depth: 4, heads: 4 },
+    decoder: { width: 64, depth: 2, heads: 4 },
+    jointDepth: 2,
+    trunkDepth: 6,
+    baseLr: 6e-3,
+  },
+  small: {
+    encoder: { width: 128, depth: 6, heads: 4 },
+    decoder: { width: 64, depth: 2, heads: 4 },
+    jointDepth: 2,
+    trunkDepth: 8,
+    baseLr: 3e-3,
+  },
+  tiny: {
+    encoder: { width: 192, depth: 12, heads: 3 },
+    decoder: { width: 128, depth: 4, heads: 4 },
+    jointDepth: 4,
+    trunkDepth: 16,
+    baseLr: 1.5e-3,
+  },
+  B: {
+    encoder: { width: 768, depth: 12, heads: 12 },
+    decoder: { width: 512, depth: 8, heads: 16 },
+    jointDepth: 4,
+    trunkDepth: 12,
+    baseLr: 1.5e-4,
+  },
+  L: {
+    encoder: { width: 1024, depth: 24, heads: 16 },
+    decoder: { width: 512, depth: 8, heads: 16 },
+    jointDepth: 4,
+    trunkDepth: 24,
+    baseLr: 1.5e-4,
+  },
+  H: {
+    encoder: { width: 1280, depth: 32, heads: 16 },
+    decoder: { width: 512, depth: 8, heads: 16 },
+    jointDepth: 4,
+    trunkDepth: 32,
+    baseLr: 1.5e-4,
+  },
 } as const satisfies Record<string, Size>;
+
+/**
+ * The base learning rate for a model: that of the size in {@link SIZES} with the spec's encoder
+ * width (the nearest width, on a log scale, for a network of its own size). `tesserae train`
+ * and `finetune` use it when `--base-lr` is not given.
+ *
+ * @example
+ * baseLrFor(presetSpec('mae', 'micro/4')) // 6e-3
+ * baseLrFor(presetSpec('umd', 'vit-b/16')) // 1.5e-4
+ * @since 0.2.0
+ */
+export const baseLrFor = (spec: ModelSpec): number => {
+  const width = spec.network.encoder.width;
+  const rows: readonly Size[] = Object.values(SIZES);
+  const distance = (s: Size) => Math.abs(Math.log(s.encoder.width / width));
+  return rows.reduce((best, s) => (distance(s) < distance(best) ? s : best)).baseLr;
+};
 
 /** A size name. */
 export type SizeName = keyof typeof SIZES;
@@ -103,6 +165,8 @@ export interface PresetOptions {
   readonly clsTokens?: number;
   readonly conditioning?: 'adaln' | 'token';
   readonly pos?: 'learned' | 'sincos';
+  /** How t and the class become the condition (UMD default `time-emb`, its reference's; DiT and MaskDiT `timestep-embedder`). */
+  readonly embedding?: TimeEmbedStyle;
 }
 
 const COMMON = ['image', 'tubelet', 'maskKind'] as const;
@@ -117,9 +181,9 @@ const COMMON = ['image', 'tubelet', 'maskKind'] as const;
 export const methodOptions: Readonly<Record<MethodName, readonly (keyof PresetOptions)[]>> = {
   mae: [...COMMON, 'maskRatio', 'normPix'],
   diffmae: [...COMMON, 'maskRatio', 'decoder', 'topDown', 'schedule', 'target'],
-  umd: [...COMMON, 'schedule', 'cleanShare', 'cleanRatio', 'noisedRatio', 'clsTokens', 'conditioning', 'pos'],
-  maskdit: [...COMMON, 'maskRatio', 'schedule', 'conditioning', 'pos'],
-  dit: [...COMMON, 'schedule', 'conditioning', 'pos'],
+  umd: [...COMMON, 'schedule', 'cleanShare', 'cleanRatio', 'noisedRatio', 'clsTokens', 'conditioning', 'pos', 'embedding'],
+  maskdit: [...COMMON, 'maskRatio', 'schedule', 'conditioning', 'pos', 'embedding'],
+  dit: [...COMMON, 'schedule', 'conditioning', 'pos', 'embedding'],
 };
 
 const own = <T>(table: Readonly<Record<string, T>>, k: string): T | undefined =>
@@ -325,7 +389,10 @@ export const presetSpec = (method: MethodName, name: string, o: PresetOptions = 
         conditioning: o.conditioning,
         pos: o.pos,
       });
-      return withLabel(condSpec(method, config));
+      const s = condSpec(method, config);
+      // UMD's reference embeds t its own way (0.1.0's presets, and `fromLegacy`, use DiT's)
+      const embedding = o.embedding ?? (method === 'umd' ? 'time-emb' : undefined);
+      return withLabel(embedding === undefined ? s : { ...s, network: { ...s.network, encoder: { ...s.network.encoder, embedding } } });
     }
   }
 };

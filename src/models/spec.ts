@@ -13,6 +13,7 @@ import { ConfigError } from '../core/errors.js';
 import { decodeCorruption } from '../corruption/codec.js';
 import type { Corruption } from '../corruption/corruption.js';
 import type { Target } from '../corruption/objective.js';
+import type { TimeEmbedStyle } from '../layers/timeEmbed.js';
 import type { InputShape } from '../vision/patchify.js';
 import type { VitSize } from '../vision/vit.js';
 
@@ -34,6 +35,12 @@ export interface EncoderSpec extends VitSize {
   readonly classes?: number;
   /** Probability of dropping a label to the null class while training. */
   readonly labelDropout?: number;
+  /**
+   * Conditioned encoders: how t and the class become the condition vector,
+   * `timestep-embedder` (DiT's `TimestepEmbedder`; also what an absent field means, as in every
+   * spec before this field) or `time-emb` (UMD's reference `TimeEmb` embedding and 2 x width trunks). See {@link condAe}.
+   */
+  readonly embedding?: TimeEmbedStyle;
 }
 
 /**
@@ -151,6 +158,7 @@ export const decodeEncoder = (path: string, v: unknown): EncoderSpec => {
     'conditioning',
     'classes',
     'labelDropout',
+    'embedding',
   ]);
   return {
     ...decodeVitSize(path, o, 1),
@@ -160,6 +168,7 @@ export const decodeEncoder = (path: string, v: unknown): EncoderSpec => {
     conditioning: choice(`${path}.conditioning`, o['conditioning'], ['none', 'adaln', 'token'] as const),
     ...optional(o, path, 'classes', (p, x) => integer(p, x, 1, SPEC_LIMITS.classes)),
     ...optional(o, path, 'labelDropout', (p, x) => number(p, x, 0, 1)),
+    ...optional(o, path, 'embedding', (p, x) => choice(p, x, ['timestep-embedder', 'time-emb'] as const)),
   };
 };
 

@@ -217,7 +217,7 @@ export const runTrain = async (run: TrainRun): Promise<Record<string, unknown>> 
     ),
   );
   r.log(
-    `${command === 'finetune' ? 'fine-tuning' : 'training'} ${r.label} on ${data.count} ${r.data.kind} images (${held.count} held out), ${r.train.steps} steps of ${r.train.batch * r.train.accum} on ${backend}; writing to ${r.out}`,
+    `${command === 'finetune' ? 'fine-tuning' : 'training'} ${r.label} on ${data.count} ${r.data.kind} images (${held.count} held out), ${r.train.steps} steps of ${r.train.batch * r.train.accum} at base lr ${r.train.baseLr} on ${backend}; writing to ${r.out}`,
   );
   const evalImages = batchTensor(
     held,

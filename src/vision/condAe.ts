@@ -11,7 +11,7 @@
  */
 import { positiveInt, int } from '../core/check.js';
 import { ConfigError, ShapeError } from '../core/errors.js';
-import { normalInit, zeros } from '../core/initializers.js';
+import { lecunNormal, normalInit, zeros } from '../core/initializers.js';
 import { fold } from '../core/key.js';
 import { layer, subCtx, type Ctx, type Layer } from '../core/layer.js';
 import { spec, type SpecOf } from '../core/spec.js';
@@ -31,7 +31,7 @@ import { applyDense, initDense, type DenseParams } from '../layers/dense.js';
 import { layerNormOp, type LayerNormParams } from '../layers/layerNorm.js';
 import { gatherTokens, repeatTokens } from '../layers/ops.js';
 import { sincosTable } from '../layers/posEmbed.js';
-import { timestepEmbedding, type TimestepEmbeddingParams } from '../layers/timeEmbed.js';
+import { timestepEmbedding, type TimeEmbedStyle, type TimestepEmbeddingParams } from '../layers/timeEmbed.js';
 import { gridOf, patchingFor, tokenGrid, type InputShape } from './patchify.js';
 import type { VitSize } from './vit.js';
 import { vitBlock, type VitBlockParams } from './vitBlock.js';
@@ -62,6 +62,12 @@ export interface CondAeConfig {
   readonly labelDropout?: number;
   /** Output heads, in order (UMD: x0 and eps). */
   readonly heads: readonly Target[];
+  /**
+   * How t and the class become c: `timestep-embedder` (the default: DiT's timestep embedder
+   * and a width-d label trunk) or `time-emb` (UMD's reference: its `TimeEmb`, 2 x width trunks for time and label,
+   * LeCun normal kernels, the label table N(0, 1 / sqrt(width)) as flax's `nn.Embed`).
+   */
+  readonly embedding?: TimeEmbedStyle;
 }
 
 /** Params of a trunk's blocks (adaLN-Zero or plain ViT blocks). */
@@ -139,11 +145,20 @@ export const condAe = (cfg: CondAeConfig): CondAe => {
   if (decDepth === 0 && dd !== d)
     throw new ConfigError('decoder.width', dd, `a depth-0 decoder reads the encoder's tokens, so its width must be ${d}`);
   const outDim = g.patchDim * cfg.heads.length;
-  const time = timestepEmbedding({ width: d });
+  const umd = cfg.embedding === 'time-emb';
+  const time = timestepEmbedding({ width: d, style: umd ? 'time-emb' : 'timestep-embedder' });
   const label =
     cfg.classes === undefined
       ? null
-      : { embed: labelEmbedding({ classes: cfg.classes, width: d, dropout: cfg.labelDropout ?? 0 }), trunk: conditionMlp(d) };
+      : {
+          embed: labelEmbedding({
+            classes: cfg.classes,
+            width: d,
+            dropout: cfg.labelDropout ?? 0,
+            ...(umd ? { tableStd: 1 / Math.sqrt(d) } : {}),
+          }),
+          trunk: umd ? conditionMlp(d, 'conditionMlp', { hidden: 2 * d, kernelInit: lecunNormal }) : conditionMlp(d),
+        };
   const block = (w: number, heads: number, ratio?: number) =>
     adaln ? adaLnBlock({ width: w, heads, mlpRatio: ratio ?? 4 }) : vitBlock({ width: w, heads, mlpRatio: ratio ?? 4 });
   const encBlocks = Array.from({ length: positiveInt('encoder.depth', cfg.encoder.depth) }, () =>

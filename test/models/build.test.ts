@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  baseLrFor,
+  METHODS,
+  SIZES,
   tf,
   Key,
   ctx,
@@ -197,5 +200,20 @@ describe('pairings that cannot work are refused when the model is built', () => 
     assert.throws(() => presetSpec('mae', 'micro/4', { maskRatio: 0 }), /masks nothing/);
     assert.throws(() => presetSpec('umd', 'micro/4', { cleanRatio: 0 }), /masks nothing/);
     assert.doesNotThrow(() => presetSpec('maskdit', 'micro/4', { maskRatio: 0 }));
+  });
+});
+
+describe('each preset carries the learning rate of its size', () => {
+  it('baseLrFor reads the size of the encoder, for every method, and the nearest size for a network of its own width', () => {
+    for (const m of METHODS) {
+      assert.equal(baseLrFor(presetSpec(m, 'micro/4')), SIZES.micro.baseLr, m);
+      assert.equal(baseLrFor(presetSpec(m, 'small/4', { image: [28, 28, 1] })), SIZES.small.baseLr, m);
+      assert.equal(baseLrFor(presetSpec(m, 'vit-b/16')), 1.5e-4, m);
+    }
+    const own = presetSpec('mae', 'micro/4');
+    const width = (w: number) => ({ ...own, network: { ...own.network, encoder: { ...own.network.encoder, width: w } } });
+    assert.equal(baseLrFor(width(80)), SIZES.micro.baseLr); // ln(80/64) < ln(128/80)
+    assert.equal(baseLrFor(width(96)), SIZES.small.baseLr); // ln(128/96) < ln(96/64)
+    assert.equal(baseLrFor(width(4096)), SIZES.H.baseLr);
   });
 });
