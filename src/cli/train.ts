@@ -82,7 +82,10 @@ export const trainFlags: FlagSpec = {
   'norm-pix': { type: 'boolean', default: false, help: 'MAE: normalise target patches (norm_pix_loss)' },
   decoder: { type: 'string', help: "DiffMAE decoder: cross | cross-self | joint (default: the preset's)" },
   'top-down': { type: 'boolean', default: false, help: 'DiffMAE: decoder block i reads encoder block depth-1-i' },
-  schedule: { type: 'string', help: 'noise schedule: cosine | linear (1e-4..0.02) (default cosine)' },
+  schedule: {
+    type: 'string',
+    help: "noise schedule: cosine | linear (1e-4..0.02) (default the preset's: cosine; DiT linear, its reference's)",
+  },
   rho: { type: 'string', help: 'exponent on the schedule (default 1; applied as --rho-on says)' },
   'rho-on': { type: 'string', help: 'what --rho raises: alphaBar (alphaBar^rho, default) | betas (beta^rho, capped at 0.999)' },
   target: { type: 'string', help: 'DiffMAE: what the decoder predicts: x0 | eps (default x0)' },
@@ -97,7 +100,12 @@ export const trainFlags: FlagSpec = {
   'noised-ratio': { type: 'string', help: 'UMD: mask ratio of the noised share (default 0.375; 0 = no mask)' },
   'cls-tokens': { type: 'string', help: 'UMD: CLS tokens (default 4)' },
   conditioning: { type: 'string', help: 'UMD, DiT, MaskDiT: adaln | token (default adaln)' },
-  pos: { type: 'string', help: 'UMD, DiT, MaskDiT: learned | sincos positions (default learned)' },
+  pos: { type: 'string', help: "UMD, DiT, MaskDiT: learned | sincos positions (default learned; DiT sincos, its reference's)" },
+  'label-embedding': {
+    type: 'string',
+    help: "UMD, DiT, MaskDiT: how a class becomes a vector: table (DiT's LabelEmbedder; DiT's default) | table-mlp (a table then a dense trunk; UMD's and MaskDiT's)",
+  },
+  activation: { type: 'string', help: "UMD, DiT, MaskDiT: the blocks' MLP activation: gelu (exact) | gelu-tanh (DiT's default)" },
   embedding: {
     type: 'string',
     help: "UMD, DiT, MaskDiT: how t and the class become the condition: time-emb (UMD's reference TimeEmb and 2x trunks; UMD's default) | timestep-embedder (DiT's TimestepEmbedder; DiT's and MaskDiT's default)",
@@ -154,6 +162,8 @@ const OPTION_FLAGS: Readonly<Record<keyof PresetOptions, string>> = {
   conditioning: 'conditioning',
   pos: 'pos',
   embedding: 'embedding',
+  labelEmbedding: 'label-embedding',
+  activation: 'activation',
 };
 
 /** The flags that write a corruption from the algebra (replacing the preset's). */
@@ -217,6 +227,8 @@ export const specFromFlags = (f: Flags): ModelSpec => {
     ...(given(f, 'conditioning') ? { conditioning: choice(f, 'conditioning', ['adaln', 'token'] as const) } : {}),
     ...(given(f, 'pos') ? { pos: choice(f, 'pos', ['learned', 'sincos'] as const) } : {}),
     ...(given(f, 'embedding') ? { embedding: choice(f, 'embedding', ['timestep-embedder', 'time-emb'] as const) } : {}),
+    ...(given(f, 'label-embedding') ? { labelEmbedding: choice(f, 'label-embedding', ['table', 'table-mlp'] as const) } : {}),
+    ...(given(f, 'activation') ? { activation: choice(f, 'activation', ['gelu', 'gelu-tanh'] as const) } : {}),
   };
   if (frames === undefined && options.tubelet !== undefined)
     throw new ConfigError('--tubelet', options.tubelet, 'applies to video (--frames or video data)');

@@ -67,7 +67,12 @@ export const modelFlops = (spec: ModelSpec): { readonly forward: number; readonl
     }
     const token = e.conditioning === 'token';
     const decDepth = dec.kind === 'none' ? 0 : dec.depth;
-    const cond = 2 * 256 * d + 2 * d * d + (e.classes === undefined ? 0 : 2 * (e.classes + 1) * d + 2 * d * d + 2 * d * d);
+    // the condition: the time embedding's two dense layers (DiT's: 256 -> d -> d; UMD's: d -> 2d -> d),
+    // and with classes the one-hot table product and, unless the table is all (DiT's), its trunk
+    const wide = e.embedding === 'time-emb';
+    const time = wide ? 2 * d * 2 * d + 2 * 2 * d * d : 2 * 256 * d + 2 * d * d;
+    const labelTrunk = e.labelEmbedding === 'table' ? 0 : wide ? 2 * d * 2 * d + 2 * 2 * d * d : 2 * d * d + 2 * d * d;
+    const cond = time + (e.classes === undefined ? 0 : 2 * (e.classes + 1) * d + labelTrunk);
     const adaBlocks = token ? 0 : 2 * d * 6 * d * e.depth + 2 * d * 6 * dd * decDepth;
     const final = token ? 2 * l * dd * out : 2 * d * 2 * dd + 2 * l * dd * out;
     const enc = 2 * l * g.patchDim * d + trunk(keep + nCls + (token ? 1 : 0), e) + (token ? 2 * d * d : 0);

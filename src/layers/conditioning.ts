@@ -18,6 +18,7 @@ import { selfAttention, type SelfAttentionParams } from './attention.js';
 import { applyDense, initDense, type DenseParams } from './dense.js';
 import { layerNormOp } from './layerNorm.js';
 import { mlp, type MlpParams } from './mlp.js';
+import type { Activation } from './ops.js';
 
 /** Params of {@link labelEmbedding}: a table [classes + 1, D]; the last row is the null class. */
 export type LabelEmbeddingParams = { readonly table: Tensor };
@@ -128,10 +129,12 @@ export const adaLnBlock = (cfg: {
   readonly width: number;
   readonly heads: number;
   readonly mlpRatio?: number;
+  /** The MLP's activation (default exact GELU; DiT: gelu-tanh). */
+  readonly activation?: Activation;
 }): Layer<AdaLnBlockParams, CondIn, CondIn> => {
   const width = positiveInt('adaLnBlock.width', cfg.width);
   const attn = selfAttention({ width, heads: cfg.heads });
-  const ff = mlp({ hidden: Math.round(width * (cfg.mlpRatio ?? 4)) });
+  const ff = mlp({ hidden: Math.round(width * (cfg.mlpRatio ?? 4)), ...(cfg.activation ? { activation: cfg.activation } : {}) });
   return layer<AdaLnBlockParams, CondIn, CondIn>(
     'adaLnBlock',
     (key, s) => {

@@ -87,6 +87,27 @@ export const gelu = custom((...args) => {
   };
 });
 
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/**
+ * GELU with the tanh approximation, as DiT's blocks use it (`nn.GELU(approximate="tanh")`):
+ * 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))). Plain tfjs ops; their gradients are
+ * tfjs' own.
+ *
+ * @example
+ * geluTanh(tf.tensor([0, 1])) // [0, 0.8412]
+ * @since 0.2.0
+ */
+export const geluTanh = (x: Tensor): Tensor =>
+  tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI)), 1)));
+
+/**
+ * The feed-forward activations: exact GELU (ViT, MAE, UMD) or its tanh approximation (DiT).
+ *
+ * @since 0.2.0
+ */
+export type Activation = 'gelu' | 'gelu-tanh';
+
 /**
  * Rows of x [N, L, D] picked per sample by ids [N, K]: out[n, j] = x[n, ids[n, j]]. Gathers on
  * the flattened [N * L, D] tensor with flat indices: tfjs' batchDims gather returns wrong rows

@@ -127,6 +127,9 @@ export const buildNetwork = (spec: NetworkSpec, grid: Grid, targets: readonly Ta
   if (e.conditioning === 'none') {
     if (e.classes !== undefined)
       throw new ConfigError('network.encoder.classes', e.classes, 'class labels need a conditioned encoder (adaln or token)');
+    for (const field of ['labelEmbedding', 'activation'] as const)
+      if (e[field] !== undefined)
+        throw new ConfigError(`network.encoder.${field}`, e[field], 'applies to conditioned encoders (adaln or token) only');
     if (e.embedding !== undefined)
       throw new ConfigError(
         'network.encoder.embedding',
@@ -221,6 +224,8 @@ export const buildNetwork = (spec: NetworkSpec, grid: Grid, targets: readonly Ta
     ...(e.classes === undefined ? {} : { classes: e.classes }),
     ...(e.labelDropout === undefined ? {} : { labelDropout: e.labelDropout }),
     ...(e.embedding === undefined ? {} : { embedding: e.embedding }),
+    ...(e.labelEmbedding === undefined ? {} : { labelEmbedding: e.labelEmbedding }),
+    ...(e.activation === undefined ? {} : { activation: e.activation }),
     heads,
   });
   const layer = net as unknown as Layer<Params, NetworkIn, NetworkOut>;

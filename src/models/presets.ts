@@ -7,7 +7,10 @@
  *
  * The rules reproduce 0.1.0's presets exactly (a regression test holds them to the 0.1.0
  * checkpoints), except where a method's reference code differs and the option that restores
- * 0.1.0 is named: UMD embeds t as its reference does (`embedding: 'timestep-embedder'` gives 0.1.0's). {@link fromLegacy} reads the `method` + `model` metadata of 0.1.0
+ * 0.1.0 is named: UMD embeds t as its reference does (`embedding: 'timestep-embedder'` gives 0.1.0's);
+ * DiT has its reference's linear schedule, fixed sin-cos positions, plain label table and tanh
+ * GELU (`schedule: Schedule.cosine(), pos: 'learned', labelEmbedding: 'table-mlp', activation:
+ * 'gelu'` give 0.1.0's). {@link fromLegacy} reads the `method` + `model` metadata of 0.1.0
  * checkpoints into the same specs.
  *
  * @since 0.2.0
@@ -19,6 +22,7 @@ import type { Target } from '../corruption/objective.js';
 import { Schedule } from '../corruption/schedule.js';
 import { patchingFor, type InputShape } from '../vision/patchify.js';
 import type { VitSize } from '../vision/vit.js';
+import type { Activation } from '../layers/ops.js';
 import type { TimeEmbedStyle } from '../layers/timeEmbed.js';
 import type { CondConfig } from './cond.js';
 import type { DiffMaeConfig } from './diffmae.js';
@@ -167,6 +171,10 @@ export interface PresetOptions {
   readonly pos?: 'learned' | 'sincos';
   /** How t and the class become the condition (UMD default `time-emb`, its reference's; DiT and MaskDiT `timestep-embedder`). */
   readonly embedding?: TimeEmbedStyle;
+  /** How a class becomes a vector (DiT default `table`, its reference's; UMD and MaskDiT `table-mlp`). */
+  readonly labelEmbedding?: 'table' | 'table-mlp';
+  /** The blocks' MLP activation (DiT default `gelu-tanh`, its reference's; UMD and MaskDiT `gelu`). */
+  readonly activation?: Activation;
 }
 
 const COMMON = ['image', 'tubelet', 'maskKind'] as const;
@@ -181,9 +189,21 @@ const COMMON = ['image', 'tubelet', 'maskKind'] as const;
 export const methodOptions: Readonly<Record<MethodName, readonly (keyof PresetOptions)[]>> = {
   mae: [...COMMON, 'maskRatio', 'normPix'],
   diffmae: [...COMMON, 'maskRatio', 'decoder', 'topDown', 'schedule', 'target'],
-  umd: [...COMMON, 'schedule', 'cleanShare', 'cleanRatio', 'noisedRatio', 'clsTokens', 'conditioning', 'pos', 'embedding'],
-  maskdit: [...COMMON, 'maskRatio', 'schedule', 'conditioning', 'pos', 'embedding'],
-  dit: [...COMMON, 'schedule', 'conditioning', 'pos', 'embedding'],
+  umd: [
+    ...COMMON,
+    'schedule',
+    'cleanShare',
+    'cleanRatio',
+    'noisedRatio',
+    'clsTokens',
+    'conditioning',
+    'pos',
+    'embedding',
+    'labelEmbedding',
+    'activation',
+  ],
+  maskdit: [...COMMON, 'maskRatio', 'schedule', 'conditioning', 'pos', 'embedding', 'labelEmbedding', 'activation'],
+  dit: [...COMMON, 'schedule', 'conditioning', 'pos', 'embedding', 'labelEmbedding', 'activation'],
 };
 
 const own = <T>(table: Readonly<Record<string, T>>, k: string): T | undefined =>
@@ -385,14 +405,19 @@ export const presetSpec = (method: MethodName, name: string, o: PresetOptions = 
           : {}),
         ...(method === 'maskdit' ? { maskRatio: o.maskRatio } : {}),
         ...masks,
-        schedule: o.schedule,
+        // DiT's reference: a linear schedule and fixed sin-cos positions (0.1.0's DiT: cosine, learned)
+        schedule: o.schedule ?? (method === 'dit' ? Schedule.linear() : undefined),
         conditioning: o.conditioning,
-        pos: o.pos,
+        pos: o.pos ?? (method === 'dit' ? 'sincos' : undefined),
       });
       const s = condSpec(method, config);
       // UMD's reference embeds t its own way (0.1.0's presets, and `fromLegacy`, use DiT's)
       const embedding = o.embedding ?? (method === 'umd' ? 'time-emb' : undefined);
-      return withLabel(embedding === undefined ? s : { ...s, network: { ...s.network, encoder: { ...s.network.encoder, embedding } } });
+      // DiT's reference: a plain label table and tanh GELU
+      const labelEmbedding = o.labelEmbedding ?? (method === 'dit' ? 'table' : undefined);
+      const activation = o.activation ?? (method === 'dit' ? 'gelu-tanh' : undefined);
+      const extra = defined({ embedding, labelEmbedding, activation });
+      return withLabel({ ...s, network: { ...s.network, encoder: { ...s.network.encoder, ...extra } } });
     }
   }
 };

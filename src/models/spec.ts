@@ -13,6 +13,7 @@ import { ConfigError } from '../core/errors.js';
 import { decodeCorruption } from '../corruption/codec.js';
 import type { Corruption } from '../corruption/corruption.js';
 import type { Target } from '../corruption/objective.js';
+import type { Activation } from '../layers/ops.js';
 import type { TimeEmbedStyle } from '../layers/timeEmbed.js';
 import type { InputShape } from '../vision/patchify.js';
 import type { VitSize } from '../vision/vit.js';
@@ -41,6 +42,10 @@ export interface EncoderSpec extends VitSize {
    * spec before this field) or `time-emb` (UMD's reference `TimeEmb` embedding and 2 x width trunks). See {@link condAe}.
    */
   readonly embedding?: TimeEmbedStyle;
+  /** Conditioned encoders with classes: `table-mlp` (absent: a table, then a dense trunk) or `table` (DiT's: the row alone). */
+  readonly labelEmbedding?: 'table' | 'table-mlp';
+  /** Conditioned encoders: the blocks' MLP activation, `gelu` (absent: exact) or `gelu-tanh` (DiT's). */
+  readonly activation?: Activation;
 }
 
 /**
@@ -159,6 +164,8 @@ export const decodeEncoder = (path: string, v: unknown): EncoderSpec => {
     'classes',
     'labelDropout',
     'embedding',
+    'labelEmbedding',
+    'activation',
   ]);
   return {
     ...decodeVitSize(path, o, 1),
@@ -169,6 +176,8 @@ export const decodeEncoder = (path: string, v: unknown): EncoderSpec => {
     ...optional(o, path, 'classes', (p, x) => integer(p, x, 1, SPEC_LIMITS.classes)),
     ...optional(o, path, 'labelDropout', (p, x) => number(p, x, 0, 1)),
     ...optional(o, path, 'embedding', (p, x) => choice(p, x, ['timestep-embedder', 'time-emb'] as const)),
+    ...optional(o, path, 'labelEmbedding', (p, x) => choice(p, x, ['table', 'table-mlp'] as const)),
+    ...optional(o, path, 'activation', (p, x) => choice(p, x, ['gelu', 'gelu-tanh'] as const)),
   };
 };
 

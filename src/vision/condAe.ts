@@ -32,6 +32,7 @@ import { layerNormOp, type LayerNormParams } from '../layers/layerNorm.js';
 import { gatherTokens, repeatTokens } from '../layers/ops.js';
 import { sincosTable } from '../layers/posEmbed.js';
 import { timestepEmbedding, type TimeEmbedStyle, type TimestepEmbeddingParams } from '../layers/timeEmbed.js';
+import type { Activation } from '../layers/ops.js';
 import { gridOf, patchingFor, tokenGrid, type InputShape } from './patchify.js';
 import type { VitSize } from './vit.js';
 import { vitBlock, type VitBlockParams } from './vitBlock.js';
@@ -68,6 +69,14 @@ export interface CondAeConfig {
    * LeCun normal kernels, the label table N(0, 1 / sqrt(width)) as flax's `nn.Embed`).
    */
   readonly embedding?: TimeEmbedStyle;
+  /**
+   * How a class becomes a vector: `table-mlp` (the default: a table, then dense -> SiLU ->
+   * dense, as UMD's `LabelEmbedder` + `label_trunk`) or `table` (DiT's `LabelEmbedder`: the table
+   * row alone).
+   */
+  readonly labelEmbedding?: 'table' | 'table-mlp';
+  /** The blocks' MLP activation: exact GELU (default) or DiT's tanh approximation. */
+  readonly activation?: Activation;
 }
 
 /** Params of a trunk's blocks (adaLN-Zero or plain ViT blocks). */
@@ -76,7 +85,7 @@ export type Blocks = readonly (AdaLnBlockParams | VitBlockParams)[];
 /** Params of {@link condAe}. */
 export type CondAeParams = {
   readonly time: TimestepEmbeddingParams;
-  readonly label?: { readonly embed: LabelEmbeddingParams; readonly trunk: ConditionMlpParams };
+  readonly label?: { readonly embed: LabelEmbeddingParams; readonly trunk?: ConditionMlpParams };
   readonly encoder: {
     readonly embed: DenseParams;
     readonly pos?: Tensor;
@@ -157,10 +166,16 @@ export const condAe = (cfg: CondAeConfig): CondAe => {
             dropout: cfg.labelDropout ?? 0,
             ...(umd ? { tableStd: 1 / Math.sqrt(d) } : {}),
           }),
-          trunk: umd ? conditionMlp(d, 'conditionMlp', { hidden: 2 * d, kernelInit: lecunNormal }) : conditionMlp(d),
+          trunk:
+            cfg.labelEmbedding === 'table'
+              ? null
+              : umd
+                ? conditionMlp(d, 'conditionMlp', { hidden: 2 * d, kernelInit: lecunNormal })
+                : conditionMlp(d),
         };
+  const act = cfg.activation === undefined ? {} : { activation: cfg.activation };
   const block = (w: number, heads: number, ratio?: number) =>
-    adaln ? adaLnBlock({ width: w, heads, mlpRatio: ratio ?? 4 }) : vitBlock({ width: w, heads, mlpRatio: ratio ?? 4 });
+    adaln ? adaLnBlock({ width: w, heads, mlpRatio: ratio ?? 4, ...act }) : vitBlock({ width: w, heads, mlpRatio: ratio ?? 4, ...act });
   const encBlocks = Array.from({ length: positiveInt('encoder.depth', cfg.encoder.depth) }, () =>
     block(d, cfg.encoder.heads, cfg.encoder.mlpRatio),
   );
@@ -195,10 +210,8 @@ export const condAe = (cfg: CondAeConfig): CondAe => {
     let c = time.apply(p.time, e.t, subCtx(ctx, 'time'));
     if (label && p.label) {
       const labels = e.labels ?? tf.fill([b], cfg.classes!, 'int32');
-      c = tf.add(
-        c,
-        label.trunk.apply(p.label.trunk, label.embed.apply(p.label.embed, labels, subCtx(ctx, 'label')), subCtx(ctx, 'label.trunk')),
-      );
+      const row = label.embed.apply(p.label.embed, labels, subCtx(ctx, 'label'));
+      c = tf.add(c, label.trunk && p.label.trunk ? label.trunk.apply(p.label.trunk, row, subCtx(ctx, 'label.trunk')) : row);
     }
     // encoder: embed + positions, keep the visible tokens, CLS in front
     const tokens = tf.add(applyDense(p.encoder.embed, e.xt), p.encoder.pos ?? posTable(d));
@@ -226,7 +239,7 @@ export const condAe = (cfg: CondAeConfig): CondAe => {
           ? {
               label: {
                 embed: label.embed.init(k('label.embed'), spec([b], 'int32')).params,
-                trunk: label.trunk.init(k('label.trunk'), c).params,
+                ...(label.trunk ? { trunk: label.trunk.init(k('label.trunk'), c).params } : {}),
               },
             }
           : {}),

@@ -12,6 +12,7 @@ import { serial } from '../combinators/serial.js';
 import { selfAttention, type SelfAttentionParams, type AttentionConfig } from '../layers/attention.js';
 import { layerNorm, type LayerNormParams } from '../layers/layerNorm.js';
 import { mlp, type MlpParams } from '../layers/mlp.js';
+import type { Activation } from '../layers/ops.js';
 
 /**
  * Configuration of {@link vitBlock}.
@@ -21,6 +22,8 @@ import { mlp, type MlpParams } from '../layers/mlp.js';
 export interface VitBlockConfig extends AttentionConfig {
   /** MLP hidden width as a multiple of the width (default 4). */
   readonly mlpRatio?: number;
+  /** The MLP's activation (default exact GELU). */
+  readonly activation?: Activation;
   /** LayerNorm eps (default 1e-6). */
   readonly eps?: number;
 }
@@ -44,7 +47,12 @@ export const vitBlock = (cfg: VitBlockConfig): Layer<VitBlockParams, Tensor, Ten
   return serial(
     {
       attn: residual(serial({ norm: layerNorm({ eps }), attn: selfAttention(cfg) })),
-      mlp: residual(serial({ norm: layerNorm({ eps }), mlp: mlp({ hidden: Math.round(cfg.width * ratio) }) })),
+      mlp: residual(
+        serial({
+          norm: layerNorm({ eps }),
+          mlp: mlp({ hidden: Math.round(cfg.width * ratio), ...(cfg.activation ? { activation: cfg.activation } : {}) }),
+        }),
+      ),
     },
     'vitBlock',
   );

@@ -22,6 +22,7 @@ import {
   presetSpec,
   fromLegacy,
   type ModelSpec,
+  Schedule,
   MAE_PRESETS,
   DIFFMAE_PRESETS,
   COND_PRESETS,
@@ -96,13 +97,14 @@ describe('the presets are those of 0.1.0', () => {
     assert.ok(legacy.length >= 20);
     for (const [m, p, old] of legacy) {
       // UMD now embeds t as its reference does; embedding 'timestep-embedder' is 0.1.0's UMD exactly
-      const { label, ...now } = presetSpec(m, p, m === 'umd' ? { embedding: 'timestep-embedder' } : {});
+      // DiT now follows DiT's reference; these options are 0.1.0's DiT
+      const dit01 = { schedule: Schedule.cosine(), pos: 'learned', labelEmbedding: 'table-mlp', activation: 'gelu' } as const;
+      const { label, ...now } = presetSpec(m, p, m === 'umd' ? { embedding: 'timestep-embedder' } : m === 'dit' ? dit01 : {});
       assert.equal(label, `${m} ${p}`);
       const expected = JSON.parse(JSON.stringify(fromLegacy(old))) as ModelSpec;
-      const withField =
-        m === 'umd'
-          ? { ...expected, network: { ...expected.network, encoder: { ...expected.network.encoder, embedding: 'timestep-embedder' } } }
-          : expected;
+      const named =
+        m === 'umd' ? { embedding: 'timestep-embedder' } : m === 'dit' ? { labelEmbedding: 'table-mlp', activation: 'gelu' } : {};
+      const withField = { ...expected, network: { ...expected.network, encoder: { ...expected.network.encoder, ...named } } };
       assert.deepEqual(JSON.parse(JSON.stringify(now)), withField, `${m} ${p}`);
       if (m === 'umd') assert.equal(presetSpec(m, p).network.encoder.embedding, 'time-emb', p);
     }
