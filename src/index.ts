@@ -41,6 +41,7 @@ export * from './vision/vitBlock.js';
 export * from './vision/tokens.js';
 export * from './vision/vit.js';
 export * from './vision/cross.js';
+export * from './vision/fit.js';
 // corruption
 export * from './corruption/mask.js';
 export * from './corruption/schedule.js';

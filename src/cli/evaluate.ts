@@ -13,6 +13,7 @@ import { useBackend } from '../backends/index.js';
 import { evaluate, PROBES, type EvalResult, type ProbeKind } from '../eval/evaluate.js';
 import { openModel } from '../node/checkpoint.js';
 import { countFromFlags } from './train.js';
+import { FIT_MODES } from '../vision/fit.js';
 import { loadSplits, parseDataSource, sourceFromMetadata, type DataSource } from '../node/datasets.js';
 import { prepareOutputFolder, writeFileAtomic } from '../node/files.js';
 import { BACKEND_HELP, BACKENDS, choice, integer, num, optional, parseFlags, str, type Command, type FlagSpec } from './args.js';
@@ -33,6 +34,10 @@ const flags: FlagSpec = {
   'test-data': { type: 'string', help: "the probes' test images from this source (same forms as --data) instead of from --data" },
   held: { type: 'string', default: '500', help: 'held-out test images' },
   size: { type: 'string', help: 'resize folder images to SIZE x SIZE' },
+  fit: {
+    type: 'string',
+    help: 'how --size meets another aspect ratio: crop (default: cover, keep the centre) | pad (fit inside, pad with 0) | stretch',
+  },
   shots: { type: 'string', default: '10', help: 'samples per class for the few-shot ridge probe' },
   k: { type: 'string', default: '20', help: 'neighbours for k-NN' },
   pool: {
@@ -107,6 +112,7 @@ export const evalCommand: Command = {
         ...(f['test-data'] === undefined ? {} : { test: parseDataSource(str(f, 'test-data')) }),
         seed: trainSeed,
         ...(size === undefined ? {} : { size }),
+        ...(f['fit'] === undefined ? {} : { fit: choice(f, 'fit', FIT_MODES) }),
       });
       const t0 = performance.now();
       const r = await evaluate(m.model, m.params, train, held, m.norm, {

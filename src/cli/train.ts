@@ -13,6 +13,7 @@ import type { ModelSpec } from '../models/spec.js';
 import { corruptionFile, corruptionFromParts, parseMask, parseNoise, parseObjective, parseTime, specFile } from './algebra.js';
 import { RHO_ON, Schedule } from '../corruption/schedule.js';
 import { ratio } from '../core/check.js';
+import { FIT_MODES } from '../vision/fit.js';
 import {
   BACKEND_HELP,
   BACKENDS,
@@ -65,6 +66,10 @@ export const trainFlags: FlagSpec = {
   'test-data': { type: 'string', help: 'take the held-out images from this source (same forms as --data) instead of from --data' },
   held: { type: 'string', default: '200', help: 'held-out images (pictures and PSNR)' },
   size: { type: 'string', help: 'resize folder images to SIZE x SIZE' },
+  fit: {
+    type: 'string',
+    help: 'how --size meets another aspect ratio: crop (default: cover, keep the centre) | pad (fit inside, pad with 0) | stretch',
+  },
   steps: { type: 'string', default: '200', help: 'optimiser steps' },
   batch: { type: 'string', default: '64', help: 'images per micro-batch' },
   accum: { type: 'string', default: '1', help: 'micro-batches per step (gradient accumulation)' },
@@ -302,6 +307,7 @@ export const runFromFlags = (f: Flags, spec: ModelSpec): TrainRun => {
     ...(given(f, 'test-data') ? { test: parseDataSource(str(f, 'test-data')) } : {}),
     held: integer(f, 'held', 1),
     ...(size === undefined ? {} : { size }),
+    ...(given(f, 'fit') ? { fit: choice(f, 'fit', FIT_MODES) } : {}),
     ...(framesFromFlags(f) === undefined ? {} : { frames: framesFromFlags(f)! }),
     train: onFlags(() =>
       trainConfig({

@@ -12,6 +12,7 @@
 import { ConfigError, FormatError, ShapeError } from '../core/errors.js';
 import { assertFiniteImages, assertUnitRange, sampleShape } from '../data/batches.js';
 import type { InputShape } from '../vision/patchify.js';
+import type { Fit } from '../vision/fit.js';
 import { pickSamples, stratifiedSplit } from '../data/split.js';
 import { synthetic, syntheticVideos, type LabelledImages } from '../data/synthetic.js';
 import { decodeNpyFloat32, readNpy, readNpyHeader, type NpyHeader } from '../io/npy.js';
@@ -201,6 +202,8 @@ export interface SplitOptions {
   readonly seed: number;
   /** Resize folder images to size x size; the side of generated images. */
   readonly size?: number;
+  /** How folder images of another aspect ratio meet size x size (default `'crop'`, the policy of `fitImage`). */
+  readonly fit?: Fit;
   /** Frames per clip, for video. */
   readonly frames?: number;
   /** Take the held-out images from this source instead (all of its images, or a stratified `held` of them). */
@@ -228,9 +231,16 @@ const loadAll = (src: DataSource, o: SplitOptions, split: 'train' | 'test'): Lab
     case 'cifar10':
       return loadCifar10(src.dir, split);
     case 'folder':
-      return loadImageFolder(src.dir, o.size === undefined ? {} : { size: o.size });
+      return loadImageFolder(src.dir, {
+        ...(o.size === undefined ? {} : { size: o.size }),
+        ...(o.fit === undefined ? {} : { fit: o.fit }),
+      });
     case 'clips':
-      return loadClipFolder(src.dir, { frames: o.frames ?? 8, ...(o.size === undefined ? {} : { size: o.size }) });
+      return loadClipFolder(src.dir, {
+        frames: o.frames ?? 8,
+        ...(o.size === undefined ? {} : { size: o.size }),
+        ...(o.fit === undefined ? {} : { fit: o.fit }),
+      });
     case 'npy':
       return readNpyImages(src.images, src.labels);
   }

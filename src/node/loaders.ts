@@ -1,7 +1,7 @@
 /**
  * Node dataset loaders for real image formats: the CIFAR-10 binary batches and folders of
- * PNG/JPEG files. Both return {@link LabelledImages}: [count, height, width, 3] floats in
- * [0, 1], channels last, with integer labels and class names. A missing, unreadable or
+ * PNG/JPEG files (resized by {@link fitImage}'s policy, default centre crop). Both return
+ * {@link LabelledImages}: [count, height, width, channels] floats in [0, 1], channels last, with integer labels and class names. A missing, unreadable or
  * non-folder path throws an {@link IoError} naming it; malformed or missing data files a
  * {@link FormatError} naming the file.
  *
@@ -18,6 +18,7 @@ import type { LabelledImages } from '../data/labelled.js';
 import { decodeIdx, type Idx } from '../io/idx.js';
 import type { Image8 } from '../io/png.js';
 import { decodePng } from '../io/pngDecode.js';
+import { FIT_MODES, fitImage, fitInto, type Fit } from '../vision/fit.js';
 import { checkFile, checkFolder, readFileBytes, readFileText, readFolder } from './fsErrors.js';
 
 /**
@@ -149,74 +150,56 @@ const imageFiles = (dir: string): string[] => {
 const isPng = (b: Uint8Array): boolean => b.length >= 4 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
 const isJpeg = (b: Uint8Array): boolean => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 
-/** Decodes one PNG or JPEG file (by signature, else by extension) to 8-bit RGB. */
-const decodeRgb = (path: string): Image8 => {
+/** Decodes one PNG or JPEG file (by signature, else by extension) to 8-bit grey, RGB or RGBA, as stored. */
+const decodeImage = (path: string): Image8 => {
   const bytes = readFileBytes(path);
   const png = isPng(bytes) || (!isJpeg(bytes) && extname(path).toLowerCase() === '.png');
-  let img: Image8;
-  if (png) {
-    img = decodePng(bytes, path, (z, n) => inflateSync(z, { maxOutputLength: Math.max(1, n) }));
-  } else {
-    let decoded: { width: number; height: number; data: Uint8Array };
-    try {
-      decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 512 });
-    } catch (e) {
-      throw new FormatError(path, `corrupt JPEG: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    if (!(decoded.width > 0 && decoded.height > 0) || decoded.data.length !== decoded.width * decoded.height * 3)
-      throw new FormatError(path, `corrupt JPEG: decoded ${decoded.width}x${decoded.height} with ${decoded.data.length} bytes`);
-    img = { width: decoded.width, height: decoded.height, channels: 3, data: decoded.data };
+  if (png) return decodePng(bytes, path, (z, n) => inflateSync(z, { maxOutputLength: Math.max(1, n) }));
+  let decoded: { width: number; height: number; data: Uint8Array };
+  try {
+    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 512 });
+  } catch (e) {
+    throw new FormatError(path, `corrupt JPEG: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (img.channels === 3) return img;
-  const rgb = new Uint8Array(img.width * img.height * 3);
-  for (let p = 0; p < img.width * img.height; p++) {
-    for (let c = 0; c < 3; c++) rgb[p * 3 + c] = img.data[p * img.channels + (img.channels === 1 ? 0 : c)]!;
-  }
-  return { width: img.width, height: img.height, channels: 3, data: rgb };
+  if (!(decoded.width > 0 && decoded.height > 0) || decoded.data.length !== decoded.width * decoded.height * 3)
+    throw new FormatError(path, `corrupt JPEG: decoded ${decoded.width}x${decoded.height} with ${decoded.data.length} bytes`);
+  return { width: decoded.width, height: decoded.height, channels: 3, data: decoded.data };
 };
 
 /**
- * For each output index along one axis, the input indices and weights of a triangle filter
- * widened to the downscaling factor (bilinear when enlarging, antialiased when shrinking),
- * with half-pixel centres; weights sum to 1 and the identity size maps each pixel to itself.
+ * How the folder loaders resize: `size` (a square side) or `height` and `width`, a {@link Fit}
+ * mode (default `'crop'`) and the channels of the result (default 3).
+ *
+ * @since 0.2.0
  */
-const axisWeights = (inSize: number, outSize: number): { start: number; weights: number[] }[] => {
-  const scale = inSize / outSize;
-  const support = Math.max(1, scale);
-  return Array.from({ length: outSize }, (_, i) => {
-    const centre = (i + 0.5) * scale;
-    const start = Math.max(0, Math.floor(centre - support));
-    const end = Math.min(inSize, Math.ceil(centre + support));
-    const weights: number[] = [];
-    for (let j = start; j < end; j++) weights.push(Math.max(0, 1 - Math.abs((j + 0.5 - centre) / support)));
-    const sum = weights.reduce((a, b) => a + b, 0);
-    return { start, weights: weights.map((w) => w / sum) };
-  });
-};
+export interface FolderFit {
+  /** Resize every image to size x size (shorthand for height = width = size). */
+  readonly size?: number;
+  /** Target rows (with `width`; instead of `size`). */
+  readonly height?: number;
+  /** Target columns (with `height`; instead of `size`). */
+  readonly width?: number;
+  /** How an image of another aspect ratio meets the target (default `'crop'`: cover it, keep the centre). */
+  readonly fit?: Fit;
+  /** 1 (grey, Rec. 601 luma) or 3 (RGB, the default). */
+  readonly channels?: 1 | 3;
+}
 
-/** Resamples an RGB image to size x size floats in [0, 1], written at `out[offset..]`. */
-const resizeInto = (img: Image8, size: number, out: Float32Array, offset: number): void => {
-  const xs = axisWeights(img.width, size);
-  const ys = axisWeights(img.height, size);
-  const tmp = new Float32Array(img.height * size * 3); // rows resampled horizontally
-  for (let y = 0; y < img.height; y++) {
-    for (let x = 0; x < size; x++) {
-      const { start, weights } = xs[x]!;
-      for (let c = 0; c < 3; c++) {
-        let v = 0;
-        for (let k = 0; k < weights.length; k++) v += weights[k]! * UNIT[img.data[(y * img.width + start + k) * 3 + c]!]!;
-        tmp[(y * size + x) * 3 + c] = v;
-      }
-    }
+/** The target a folder loader resizes to (undefined: the first image's size), its mode and channels, checked. */
+const folderPolicy = (who: string, o: FolderFit): { target: { height: number; width: number } | undefined; fit: Fit; channels: 1 | 3 } => {
+  const fit = oneOf(`${who}.fit`, o.fit ?? 'crop', FIT_MODES);
+  const channels = o.channels ?? 3;
+  if (channels !== 1 && channels !== 3) throw new ConfigError(`${who}.channels`, channels, 'must be 1 (grey) or 3 (RGB)');
+  if (o.size !== undefined) {
+    if (o.height !== undefined || o.width !== undefined)
+      throw new ConfigError(`${who}.size`, o.size, 'give either size or height and width, not both');
+    const s = int(`${who}.size`, o.size, 1, 16384);
+    return { target: { height: s, width: s }, fit, channels };
   }
-  for (let y = 0; y < size; y++) {
-    const { start, weights } = ys[y]!;
-    for (let i = 0; i < size * 3; i++) {
-      let v = 0;
-      for (let k = 0; k < weights.length; k++) v += weights[k]! * tmp[(start + k) * size * 3 + i]!;
-      out[offset + y * size * 3 + i] = Math.min(1, Math.max(0, v));
-    }
-  }
+  if ((o.height === undefined) !== (o.width === undefined))
+    throw new ConfigError(`${who}.${o.height === undefined ? 'height' : 'width'}`, 'missing', 'height and width come together');
+  if (o.height === undefined || o.width === undefined) return { target: undefined, fit, channels };
+  return { target: { height: int(`${who}.height`, o.height, 1, 16384), width: int(`${who}.width`, o.width, 1, 16384) }, fit, channels };
 };
 
 /**
@@ -224,16 +207,23 @@ const resizeInto = (img: Image8, size: number, out: Float32Array, offset: number
  * entries ignored). With sub-folders, each sub-folder is a class (ImageFolder convention:
  * classes sorted by name, label = index, images found recursively, files directly in `dir`
  * ignored); without, every image is label 0 of one class named after the folder. Images are
- * ordered by class, then by path. Grey images are replicated to RGB and alpha is dropped (the
- * stored colour is kept, not composited). With `size`, every image is resampled to size x size
- * (bilinear, antialiased when shrinking); without, all images must share one size.
+ * ordered by class, then by path.
+ *
+ * Every image goes through {@link fitImage}, the policy the command line (`--size`, `--fit`)
+ * and the browser demo share: resized to `size` x `size` (or `height` x `width`; without
+ * either, to the first image's size) with `fit` (default `'crop'`: scale to cover the target,
+ * keep the centre; `'pad'`: fit inside, pad with 0; `'stretch'`: ignore the aspect ratio), by
+ * an antialiased triangle filter; an image already at the target size is unchanged. Grey images
+ * are replicated to RGB (or RGB made grey with `channels: 1`) and alpha is dropped (the stored
+ * colour is kept, not composited), so a folder of mixed sizes and formats loads.
  *
  * @example
- * const data = loadImageFolder('data/flowers/train', { size: 64 })
+ * const data = loadImageFolder('data/flowers/train', { size: 64 }) // centre crops, 64 x 64 x 3
+ * const padded = loadImageFolder('data/flowers/train', { height: 48, width: 64, fit: 'pad' })
  * @since 0.1.0
  */
-export const loadImageFolder = (dir: string, options: { readonly size?: number } = {}): LabelledImages => {
-  const size = options.size === undefined ? undefined : int('loadImageFolder.size', options.size, 1, 16384);
+export const loadImageFolder = (dir: string, options: FolderFit = {}): LabelledImages => {
+  const policy = folderPolicy('loadImageFolder', options);
   checkFolder(dir);
   const subdirs = readFolder(dir)
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
@@ -249,25 +239,18 @@ export const loadImageFolder = (dir: string, options: { readonly size?: number }
       for (const path of found) files.push({ path, label });
     });
   if (files.length === 0) throw new FormatError(dir, 'no .png, .jpg or .jpeg images found');
-  const first = decodeRgb(files[0]!.path);
-  const height = size ?? first.height;
-  const width = size ?? first.width;
+  const first = decodeImage(files[0]!.path);
+  const { height, width } = policy.target ?? first;
+  const { channels, fit } = policy;
   const count = files.length;
-  const images = new Float32Array(count * height * width * 3);
+  const per = height * width * channels;
+  const images = new Float32Array(count * per);
   const labels = new Int32Array(count);
   files.forEach(({ path, label }, n) => {
-    const img = n === 0 ? first : decodeRgb(path);
     labels[n] = label;
-    const offset = n * height * width * 3;
-    if (size !== undefined) resizeInto(img, size, images, offset);
-    else if (img.width !== width || img.height !== height)
-      throw new FormatError(
-        path,
-        `image is ${img.width}x${img.height} but ${files[0]!.path} is ${width}x${height}; pass { size } to resize them all`,
-      );
-    else for (let i = 0; i < img.data.length; i++) images[offset + i] = UNIT[img.data[i]!]!;
+    fitInto(n === 0 ? first : decodeImage(path), { height, width, fit, channels }, images, n * per);
   });
-  const d = { count, height, width, channels: 3, images, labels, classes };
+  const d = { count, height, width, channels, images, labels, classes };
   assertUnitRange(dir, d);
   return d;
 };
@@ -275,16 +258,17 @@ export const loadImageFolder = (dir: string, options: { readonly size?: number }
 /**
  * Loads video clips stored as frame folders: `dir/<clip>/<frame>.png|jpg` (frames sorted by
  * name), or `dir/<class>/<clip>/<frame>` with a class level (labels by sorted class name). Every
- * clip gives its first `frames` frames (a clip with fewer is a FormatError naming it), resized
- * to size x size when `size` is given.
+ * clip gives its first `frames` frames (a clip with fewer is a FormatError naming it). Frames go
+ * through {@link fitImage} as in {@link loadImageFolder}: to `size` x `size` (or `height` x
+ * `width`; without either, the first frame's size) with `fit` (default `'crop'`).
  *
  * @example
- * const clips = loadClipFolder('data/clips', { frames: 8, size: 32 })
+ * const clips = loadClipFolder('data/clips', { frames: 8, size: 32 }) // centre crops
  * @since 0.1.0
  */
-export const loadClipFolder = (dir: string, options: { readonly frames: number; readonly size?: number }): LabelledImages => {
+export const loadClipFolder = (dir: string, options: FolderFit & { readonly frames: number }): LabelledImages => {
   const frames = int('frames', options.frames, 1, 4096);
-  const size = options.size === undefined ? undefined : int('loadClipFolder.size', options.size, 1, 16384);
+  const policy = folderPolicy('loadClipFolder', options);
   checkFolder(dir);
   const subdirs = (d: string): string[] =>
     readFolder(d)
@@ -305,26 +289,23 @@ export const loadClipFolder = (dir: string, options: { readonly frames: number; 
     ? top.flatMap((c, label) => subdirs(join(dir, c)).map((clip) => ({ path: join(dir, c, clip), label })))
     : top.map((clip) => ({ path: join(dir, clip), label: 0 }));
   const classes = classLevel ? top : [basename(resolve(dir))];
-  let height = size ?? 0;
-  let width = size ?? 0;
+  const { channels, fit } = policy;
+  let target = policy.target;
   const chunks: Float32Array[] = [];
   clips.forEach(({ path }) => {
     const files = framesIn(path);
     if (files.length < frames) throw new FormatError(path, `clip has ${files.length} frames, fewer than the ${frames} asked for`);
     files.slice(0, frames).forEach((file) => {
-      const img = decodeRgb(file);
-      if (height === 0) [height, width] = [img.height, img.width];
-      const out = new Float32Array(height * width * 3);
-      if (size !== undefined) resizeInto(img, size, out, 0);
-      else if (img.width !== width || img.height !== height)
-        throw new FormatError(file, `frame is ${img.width}x${img.height}, others are ${width}x${height}; pass { size } to resize them all`);
-      else for (let i = 0; i < img.data.length; i++) out[i] = UNIT[img.data[i]!]!;
-      chunks.push(out);
+      const img = decodeImage(file);
+      target ??= { height: img.height, width: img.width };
+      chunks.push(fitImage(img, { ...target, fit, channels }));
     });
   });
-  const images = new Float32Array(chunks.length * height * width * 3);
-  chunks.forEach((c, i) => images.set(c, i * height * width * 3));
-  const d = { count: clips.length, frames, height, width, channels: 3, images, labels: Int32Array.from(clips, (c) => c.label), classes };
+  const { height, width } = target ?? { height: 0, width: 0 };
+  const per = height * width * channels;
+  const images = new Float32Array(chunks.length * per);
+  chunks.forEach((c, i) => images.set(c, i * per));
+  const d = { count: clips.length, frames, height, width, channels, images, labels: Int32Array.from(clips, (c) => c.label), classes };
   assertUnitRange(dir, d);
   return d;
 };

@@ -18,6 +18,7 @@ import { heldOutEval, heldOutKind } from '../eval/heldout.js';
 import { tileImages } from '../io/images.js';
 import { buildModel } from '../models/build.js';
 import type { ModelSpec } from '../models/spec.js';
+import type { Fit } from '../vision/fit.js';
 import { threadedGrads } from './threads.js';
 import { checkpointName, newestCheckpoint, saveCheckpoint, type ResumePoint } from './checkpoint.js';
 import { loadSplits, type DataSource } from './datasets.js';
@@ -59,6 +60,8 @@ export interface TrainRun {
   /** Take the held-out images from this source instead. */
   readonly test?: DataSource;
   readonly size?: number;
+  /** How folder images meet --size (default 'crop'). */
+  readonly fit?: Fit;
   /** Frames per clip, for video data. */
   readonly frames?: number;
   readonly train: TrainConfig;
@@ -139,6 +142,7 @@ export const runTrain = async (run: TrainRun): Promise<Record<string, unknown>> 
       held: r.held,
       ...(r.test === undefined ? {} : { test: r.test }),
       ...(r.size === undefined ? {} : { size: r.size }),
+      ...(r.fit === undefined ? {} : { fit: r.fit }),
       ...(r.frames === undefined ? {} : { frames: r.frames }),
     },
     train: r.train,
@@ -163,6 +167,7 @@ export const runTrain = async (run: TrainRun): Promise<Record<string, unknown>> 
     ...(r.test === undefined ? {} : { test: r.test }),
     seed: r.train.seed,
     ...(r.size === undefined ? {} : { size: r.size }),
+    ...(r.fit === undefined ? {} : { fit: r.fit }),
     ...(r.frames === undefined ? {} : { frames: r.frames }),
   });
   const got = sampleShape(data);

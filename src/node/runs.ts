@@ -217,6 +217,7 @@ export interface RunIdentity {
     readonly count?: number;
     readonly held: number;
     readonly size?: number;
+    readonly fit?: string;
     readonly frames?: number;
     readonly test?: unknown;
   };
@@ -264,7 +265,7 @@ export const checkResume = (meta: Record<string, string>, now: RunIdentity, file
   const split = parsed(meta, 'split', file);
   if (split !== undefined && typeof split === 'object' && split !== null) {
     const s = split as Record<string, unknown>;
-    for (const k of ['count', 'held', 'size', 'frames'] as const)
+    for (const k of ['count', 'held', 'size', 'fit', 'frames'] as const)
       if (jsonDiff(s[k], now.split[k]) !== undefined) refuse(`--${k}`, now.split[k], s[k] ?? 'none');
     if (!sameData(s['test'] ?? null, now.split.test ?? null)) refuse('--test-data', now.split.test ?? 'none', s['test'] ?? 'none');
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import { deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { ConfigError, FormatError, IoError } from '../../src/core/errors.js';
 import { encodePng, type Image8 } from '../../src/io/png.js';
+import { FIT_MODES, fitImage } from '../../src/vision/fit.js';
 import { CIFAR10_CLASSES, loadCifar10, loadClipFolder, loadImageFolder } from '../../src/node/loaders.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tesserae-loaders-'));
@@ -193,7 +194,7 @@ describe('loadImageFolder', () => {
     assert.deepEqual(pixel(d, 1, 1, 2), [1, 1, 1]);
   });
 
-  it('resizes every image to size x size, and otherwise rejects mixed sizes naming both files', () => {
+  it("resizes every image to size x size (centre crop by default), and without a size to the first image's size", () => {
     const dir = freshDir();
     const same = image(6, 6, 3, (i) => (i * 53) & 255);
     writePng(join(dir, 'a.png'), same);
@@ -228,8 +229,53 @@ describe('loadImageFolder', () => {
     const ramp = Array.from({ length: 6 }, (_, x) => pixel(d, 3, 2, x)[0]!);
     assert.ok(ramp.every((v, x) => x === 0 || v >= ramp[x - 1]!) && ramp[0]! < ramp[5]!, `a ramp stays monotone: ${ramp}`);
     assert.ok(d.images.every((v) => v >= 0 && v <= 1));
-    throwsFormat(() => loadImageFolder(dir), 'b.png', /image is 17x3 but .*a\.png is 6x6/);
+    // without a size, the first image (a.png, 6 x 6) sets it and the others are fitted to it
+    const first = loadImageFolder(dir);
+    assert.deepEqual([first.count, first.height, first.width], [4, 6, 6]);
+    assert.deepEqual(Array.from(first.images), Array.from(d.images));
     assert.throws(() => loadImageFolder(dir, { size: 0 }), ConfigError);
+    assert.throws(() => loadImageFolder(dir, { size: 6, fit: 'zoom' as 'crop' }), ConfigError);
+    assert.throws(() => loadImageFolder(dir, { height: 6 }), ConfigError);
+    assert.throws(() => loadImageFolder(dir, { size: 6, width: 6 }), ConfigError);
+  });
+
+  it('loads a folder of mixed sizes and formats (RGBA PNG, grey PNG, JPEG) through fitImage, in every fit mode', () => {
+    const dir = freshDir();
+    const files: [string, Image8][] = [
+      ['a-rgba.png', image(12, 6, 4, (i) => (i % 4 === 3 ? 0 : ((i >> 2) * 5) & 255))], // wide, alpha 0 everywhere
+      ['b-grey.png', image(5, 9, 1, (i) => (i * 29) & 255)], // tall, grey
+      ['c-rgb.png', image(8, 8, 3, (i) => (i * 13) & 255)],
+    ];
+    for (const [name, im] of files) writePng(join(dir, name), im);
+    writeJpeg(join(dir, 'd.jpg'), 10, 4, [250, 128, 0]);
+    const jpegPixels = jpeg.decode(readFileSync(join(dir, 'd.jpg')), { useTArray: true, formatAsRGBA: false });
+    const all: Image8[] = [...files.map(([, im]) => im), { width: 10, height: 4, channels: 3, data: jpegPixels.data }];
+    for (const fit of [undefined, ...FIT_MODES]) {
+      for (const channels of [3, 1] as const) {
+        const d = loadImageFolder(dir, { height: 6, width: 8, ...(fit === undefined ? {} : { fit }), channels });
+        assert.deepEqual([d.count, d.height, d.width, d.channels], [4, 6, 8, channels]);
+        all.forEach((im, n) =>
+          assert.deepEqual(
+            Array.from(d.images.subarray(n * 48 * channels, (n + 1) * 48 * channels)),
+            Array.from(fitImage(im, { height: 6, width: 8, fit: fit ?? 'crop', channels })),
+            `${fit ?? 'default'} x ${channels}: image ${n} is not what fitImage gives`,
+          ),
+        );
+      }
+    }
+    // the default is crop: the 12 x 6 picture at 8 x 6 is its centre columns 2..9, unscaled (its stored colour, alpha 0 ignored)
+    const crop = loadImageFolder(dir, { height: 6, width: 8 });
+    const rgba = files[0]![1];
+    for (let x = 0; x < 8; x++) assert.equal(pixel(crop, 0, 3, x)[0], Math.fround(rgba.data[(3 * 12 + x + 2) * 4]! / 255));
+    // clips take the same policy
+    const clips = freshDir();
+    mkdirSync(join(clips, 'clip0'));
+    for (const [name, im] of files) writePng(join(clips, 'clip0', name), im);
+    const c = loadClipFolder(clips, { frames: 3, size: 4, fit: 'pad' });
+    assert.deepEqual([c.count, c.frames, c.height, c.width, c.channels], [1, 3, 4, 4, 3]);
+    files.forEach(([, im], t) =>
+      assert.deepEqual(Array.from(c.images.subarray(t * 48, (t + 1) * 48)), Array.from(fitImage(im, { height: 4, width: 4, fit: 'pad' }))),
+    );
   });
 
   it('rejects an empty folder, an empty class folder and a missing folder', () => {
