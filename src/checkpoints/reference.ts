@@ -41,10 +41,13 @@ const ditProblems = (s: ModelSpec): string[] => {
   const out = [
     "its trunk ends with an affine LayerNorm (encoder.norm) before the final layer; DiT's blocks go straight to final_layer, whose norm_final has no weights",
   ];
-  if (e.classes !== undefined)
+  if (e.classes !== undefined && e.labelEmbedding !== 'table')
     out.push(
       'its class embedding passes through an MLP (label.trunk.fc1, label.trunk.fc2) before it is added to the timestep embedding; DiT adds y_embedder.embedding_table rows as they are',
     );
+  if (e.embedding === 'time-emb')
+    out.push("its timestep embedding is UMD's TimeEmb with 2 x width trunks; DiT's t_embedder is 256 frequencies, then width -> width");
+  if (e.activation !== 'gelu-tanh') out.push("its blocks' MLPs use exact GELU; DiT's use the tanh approximation");
   if (e.pos !== 'sincos') out.push(`its position embeddings are ${e.pos}; DiT's pos_embed is the fixed 2D sin-cos table`);
   if (e.conditioning !== 'adaln') out.push(`its condition enters as a ${e.conditioning}; DiT's blocks use adaLN-Zero`);
   if (e.clsTokens > 0) out.push(`it has ${e.clsTokens} CLS tokens; DiT has none`);

@@ -140,15 +140,21 @@ describe('MAE weights under facebookresearch/mae names', () => {
     assert.deepEqual(referenceProblems(mae16), []);
     assert.deepEqual(exportFormats(mae16), ['tesserae', 'reference']);
     const dit = presetSpec('dit', 'micro/4');
-    const ditClasses: ModelSpec = { ...dit, network: { ...dit.network, encoder: { ...dit.network.encoder, classes: 10 } } };
+    // 0.1.0's DiT: learned positions, a label MLP, exact GELU
+    const dit01 = presetSpec('dit', 'micro/4', { pos: 'learned', labelEmbedding: 'table-mlp', activation: 'gelu' });
+    const ditClasses: ModelSpec = { ...dit01, network: { ...dit01.network, encoder: { ...dit01.network.encoder, classes: 10 } } };
     const cases: [ModelSpec, RegExp[]][] = [
-      [dit, [/DiT/, /affine LayerNorm \(encoder\.norm\)/, /position embeddings are learned/]],
+      [dit, [/DiT/, /affine LayerNorm \(encoder\.norm\)/]],
+      [dit01, [/position embeddings are learned/, /exact GELU/]],
       [ditClasses, [/MLP \(label\.trunk\.fc1, label\.trunk\.fc2\)/, /y_embedder\.embedding_table/]],
       [presetSpec('umd', 'micro/4'), [/encoder is conditioned \(adaln\)/, /4 CLS tokens/, /adds noise/, /scores eps/]],
       [presetSpec('diffmae', 'micro/4'), [/decoder is cross-self/, /adds noise/]],
       [onVideo(presetSpec('mae', 'micro/4'), 4), [/input is video/]],
       [presetSpec('mae', 'micro/4', { image: [32, 16, 3] }), [/32 x 16; the reference MAE takes square images/]],
     ];
+    // the preset that follows DiT's reference lists none of the differences it no longer has
+    const withLabels: ModelSpec = { ...dit, network: { ...dit.network, encoder: { ...dit.network.encoder, classes: 10 } } };
+    assert.doesNotMatch(referenceProblems(withLabels).join('; '), /position embeddings|GELU|label\.trunk/);
     for (const [s, patterns] of cases) {
       assert.deepEqual(exportFormats(s), ['tesserae'], s.label);
       assert.throws(

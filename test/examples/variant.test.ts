@@ -31,7 +31,7 @@ describe('examples/variant (the variant guide)', () => {
     assert.ok(code.length < 30, `${code.length} lines of code`);
     assert.match(
       readFileSync(join(root, 'docs', 'guides', 'write-your-own-variant.md'), 'utf8'),
-      /\{@includeCode \.\.\/\.\.\/examples\/variant\.ts#variant\}/,
+      /^<!-- code: examples\/variant\.ts#variant -->$/m,
     );
   });
 
