@@ -150,6 +150,13 @@ export const parsePeerOutput = (stdout: string): PeerRow => {
   throw new Error(`peer.py printed no measurement: ${stdout.slice(-300)}`);
 };
 
+/** The fastest of a method's peer measurements (over thread counts): what peerRatio compares against. Null for none. */
+export const bestPeer = (rows: readonly PeerRow[]): PeerRow | null =>
+  rows.reduce<PeerRow | null>((a, p) => (a === null || p.stepMs < a.stepMs ? p : a), null);
+
+/** tesserae's speed as a fraction of PyTorch's: the best PyTorch step time over tesserae's (1 is as fast, 0.5 half as fast). */
+export const peerRatio = (tesseraeMs: number, best: PeerRow): number => +(best.stepMs / tesseraeMs).toFixed(3);
+
 /** Runs peer.py once: one thread count, `steps` timed steps after 2 warm-up steps. */
 export const runPeer = (
   python: string,
@@ -173,3 +180,16 @@ export const runPeer = (
       { encoding: 'utf8', timeout: 1_800_000, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 2 ** 20 },
     ),
   );
+
+/** peer.py's count of one training step's FLOPs per image (its `--steps 0` mode: the network is built and run once, not timed). */
+export const peerFlops = (python: string, config: PeerConfig): number => {
+  const out = execFileSync(python, [PEER_SCRIPT, '--config', JSON.stringify(config), '--steps', '0'], {
+    encoding: 'utf8',
+    timeout: 600_000,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const v: unknown = JSON.parse(out.trim().split('\n').pop() ?? '');
+  const flops = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)['flopsPerImage'] : undefined;
+  if (typeof flops !== 'number') throw new Error(`peer.py printed no FLOP count: ${out.slice(-300)}`);
+  return flops;
+};

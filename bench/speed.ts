@@ -52,7 +52,7 @@ import {
 import { threadedGrads, writeFileAtomic } from '../src/node/index.js';
 import { handMaeLayer } from './handwritten.js';
 import { flags, median, table } from './common.js';
-import { findTorchPython, peerConfig, runPeer, type PeerRow } from './peer.js';
+import { bestPeer, findTorchPython, peerConfig, peerRatio, runPeer, type PeerRow } from './peer.js';
 
 const f = flags({
   backends: 'wasm,cpu',
@@ -315,12 +315,12 @@ for (const backend of f.backends.split(',') as BackendName[]) {
 // peerRatio: the best PyTorch step (over its thread counts) over tesserae's step, per row
 for (const r of rows) {
   const k = `${r['method']} ${r['preset']}`;
-  const best = (peers.get(k) ?? []).reduce<PeerRow | null>((a, p) => (a === null || p.stepMs < a.stepMs ? p : a), null);
+  const best = bestPeer(peers.get(k) ?? []);
   const ms = r['stepMs'];
   if (best && typeof ms === 'number') {
     r['peerBestMs'] = best.stepMs;
     r['peerBestThreads'] = best.threads;
-    r['peerRatio'] = +(best.stepMs / ms).toFixed(3);
+    r['peerRatio'] = peerRatio(ms, best);
     r['peerTorch'] = best.torch;
   } else if (typeof ms === 'number' && torch !== null) r['peerNote'] = peerErrors.get(k) ?? 'not measured';
 }
