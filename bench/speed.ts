@@ -11,7 +11,7 @@
  * then reports peerRatio, the best PyTorch step time over tesserae's (tesserae's speed as a
  * fraction of PyTorch's: 1 is as fast, 0.5 half as fast). `--peer auto` (default) runs it when a
  * python that imports torch is found (/usr/bin/python3 first, then python3), `on` requires it,
- * `off` skips it. `--peak-tflops` adds model FLOP utilisation (achieved / peak) for GPU runs.
+ * `off` skips it (TESSERAE_PEER_PYTHON names another python to try). `--peak-tflops` adds model FLOP utilisation (achieved / peak) for GPU runs.
  *
  *   npm run bench -- [--backends wasm,cpu] [--presets micro/4,small/4,tiny/4] [--methods mae,diffmae,umd]
  *                    [--batch 64] [--steps 5] [--threads 1,2] [--cpu-presets micro/4] [--out bench-results/speed]
@@ -72,14 +72,16 @@ if (!['auto', 'on', 'off'].includes(f.peer)) throw new Error(`--peer must be aut
 const peakTflops = f['peak-tflops'] === '' ? null : Number(f['peak-tflops']);
 if (peakTflops !== null && !(peakTflops > 0))
   throw new Error(`--peak-tflops must be a positive number, not ${JSON.stringify(f['peak-tflops'])}`);
-const torch = f.peer === 'off' ? null : findTorchPython();
+// TESSERAE_PEER_PYTHON names the python to use (a virtual environment's, say) instead of the two defaults
+const pythons = process.env['TESSERAE_PEER_PYTHON'] ? [process.env['TESSERAE_PEER_PYTHON']] : ['/usr/bin/python3', 'python3'];
+const torch = f.peer === 'off' ? null : findTorchPython(pythons);
 if (f.peer === 'on' && torch === null)
-  throw new Error('--peer on: no python imports torch (tried /usr/bin/python3 and python3); install PyTorch, or use --peer auto|off');
+  throw new Error(`--peer on: no python imports torch (tried ${pythons.join(' and ')}); install PyTorch, or use --peer auto|off`);
 const peerNote =
   f.peer === 'off'
     ? 'PyTorch peer: off (--peer off).'
     : torch === null
-      ? 'PyTorch peer: not run, no python here imports torch (tried /usr/bin/python3 and python3).'
+      ? `PyTorch peer: not run, no python here imports torch (tried ${pythons.join(' and ')}).`
       : `PyTorch peer: torch ${torch.torch} under ${torch.python} (bench/peer.py), measured right after each tesserae row at the same thread count.`;
 process.stderr.write(`${peerNote}\n`);
 
