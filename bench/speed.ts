@@ -5,8 +5,17 @@
  * matMul rate and, where python3 has numpy, numpy's float32 matmul rate measured now. The
  * hand-written MAE (bench/handwritten.ts, bit-identical to the DSL model) gives dslOverhead.
  *
+ * The peer (issue 19): the same step written directly in PyTorch (bench/peer.py, built from a
+ * configuration derived from the same ModelSpec, its FLOPs counted from the products torch runs)
+ * is measured right after tesserae's row at the same thread count, so drift hits both; each row
+ * then reports peerRatio, the best PyTorch step time over tesserae's (tesserae's speed as a
+ * fraction of PyTorch's: 1 is as fast, 0.5 half as fast). `--peer auto` (default) runs it when a
+ * python that imports torch is found (/usr/bin/python3 first, then python3), `on` requires it,
+ * `off` skips it (TESSERAE_PEER_PYTHON names another python to try). `--peak-tflops` adds model FLOP utilisation (achieved / peak) for GPU runs.
+ *
  *   npm run bench -- [--backends wasm,cpu] [--presets micro/4,small/4,tiny/4] [--methods mae,diffmae,umd]
  *                    [--batch 64] [--steps 5] [--threads 1,2] [--cpu-presets micro/4] [--out bench-results/speed]
+ *                    [--peer auto|on|off] [--peak-tflops 67]
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -23,6 +32,7 @@ import {
   batchHost,
   initState,
   trainStep,
+  trainStepAsync,
   disposeState,
   adamw,
   buildModel,
@@ -42,6 +52,7 @@ import {
 import { threadedGrads, writeFileAtomic } from '../src/node/index.js';
 import { handMaeLayer } from './handwritten.js';
 import { flags, median, table } from './common.js';
+import { bestPeer, findTorchPython, peerConfig, peerRatio, runPeer, type PeerRow } from './peer.js';
 
 const f = flags({
   backends: 'wasm,cpu',
@@ -52,9 +63,27 @@ const f = flags({
   steps: '5',
   threads: '1,2',
   out: 'bench-results/speed',
+  peer: 'auto',
+  'peak-tflops': '',
 });
 const batch = Number(f.batch);
 const timed = Number(f.steps);
+if (!['auto', 'on', 'off'].includes(f.peer)) throw new Error(`--peer must be auto, on or off, not ${JSON.stringify(f.peer)}`);
+const peakTflops = f['peak-tflops'] === '' ? null : Number(f['peak-tflops']);
+if (peakTflops !== null && !(peakTflops > 0))
+  throw new Error(`--peak-tflops must be a positive number, not ${JSON.stringify(f['peak-tflops'])}`);
+// TESSERAE_PEER_PYTHON names the python to use (a virtual environment's, say) instead of the two defaults
+const pythons = process.env['TESSERAE_PEER_PYTHON'] ? [process.env['TESSERAE_PEER_PYTHON']] : ['/usr/bin/python3', 'python3'];
+const torch = f.peer === 'off' ? null : findTorchPython(pythons);
+if (f.peer === 'on' && torch === null)
+  throw new Error(`--peer on: no python imports torch (tried ${pythons.join(' and ')}); install PyTorch, or use --peer auto|off`);
+const peerNote =
+  f.peer === 'off'
+    ? 'PyTorch peer: off (--peer off).'
+    : torch === null
+      ? `PyTorch peer: not run, no python here imports torch (tried ${pythons.join(' and ')}).`
+      : `PyTorch peer: torch ${torch.torch} under ${torch.python} (bench/peer.py), measured right after each tesserae row at the same thread count.`;
+process.stderr.write(`${peerNote}\n`);
 
 const numpyGflops = (): number | null => {
   try {
@@ -72,20 +101,21 @@ const numpyGflops = (): number | null => {
   }
 };
 
-const matmulGflops = (): number => {
+const matmulGflops = async (): Promise<number> => {
   const a = tf.randomNormal([1024, 1024]);
   const b = tf.randomNormal([1024, 1024]);
-  const run = () => {
+  // an asynchronous read: the only one WebGPU in Node has
+  const run = async () => {
     const c = tf.matMul(a, b);
-    c.dataSync();
+    await c.data();
     c.dispose();
   };
-  run();
-  run();
+  await run();
+  await run();
   const ts: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    run();
+    await run();
     ts.push(performance.now() - t0);
   }
   tf.dispose([a, b]);
@@ -116,10 +146,40 @@ const reference = 190;
 const data: LabelledImages = synthetic({ count: batch * 4 });
 const norm = channelStats(data);
 
+/** Peer measurements per method and preset (each thread count measured once, beside tesserae's first row of it). */
+const peers = new Map<string, PeerRow[]>();
+const peerErrors = new Map<string, string>();
+const peerBeside = (method: string, preset: string, spec: ModelSpec, threads: number): PeerRow | null => {
+  if (torch === null) return null;
+  const k = `${method} ${preset}`;
+  const known = peers.get(k)?.find((r) => r.threads === threads);
+  if (known) return known;
+  if (peerErrors.has(k)) return null;
+  try {
+    const r = runPeer(torch.python, peerConfig(spec), { threads, batch, steps: timed });
+    peers.set(k, [...(peers.get(k) ?? []), r]);
+    process.stderr.write(`${JSON.stringify(r)}\n`);
+    return r;
+  } catch (e) {
+    peerErrors.set(k, (e as Error).message.split('\n')[0]!);
+    process.stderr.write(`peer ${k}: ${(e as Error).message}\n`);
+    return null;
+  }
+};
+
 for (const backend of f.backends.split(',') as BackendName[]) {
-  await useBackend(backend);
+  try {
+    await useBackend(backend);
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0]!;
+    process.stderr.write(`[${backend}] unavailable: ${why}\n`);
+    rows.push({ method: '-', preset: '-', backend, threads: 1, batch, error: `unavailable: ${why.split(' (')[0]}` });
+    continue;
+  }
+  // the GPU backends run in this thread, with asynchronous reads (WebGPU in Node has no other)
+  const gpu = backend === 'webgpu' || backend === 'node-gpu';
   let dead: string | null = null;
-  const mm = matmulGflops();
+  const mm = await matmulGflops();
   const presets = (backend === 'cpu' ? f['cpu-presets'] : f.presets).split(',');
   for (const method of f.methods.split(',') as MethodName[]) {
     for (const preset of presets) {
@@ -129,7 +189,7 @@ for (const backend of f.backends.split(',') as BackendName[]) {
       const cfg = { steps: 100, batch, accum: 1 };
       let handMs: number | null = null;
       for (const threads of f.threads.split(',').map(Number)) {
-        if (backend === 'cpu' && threads > 1) continue;
+        if ((backend === 'cpu' || gpu) && threads > 1) continue;
         if (dead !== null) {
           rows.push({ method, preset, backend, threads, batch, error: `not run: ${dead}` });
           continue;
@@ -157,7 +217,7 @@ for (const backend of f.backends.split(',') as BackendName[]) {
               );
             } else {
               const images = batchTensor(data, batchIndices(dataKey, data.count, batch, i), norm);
-              r = trainStep(model, st, [{ images }], k, opt);
+              r = gpu ? await trainStepAsync(model, st, [{ images }], k, opt) : trainStep(model, st, [{ images }], k, opt);
               images.dispose();
             }
             disposeState(st);
@@ -191,7 +251,10 @@ for (const backend of f.backends.split(',') as BackendName[]) {
               for (const which of i % 2 ? (['hand', 'dsl'] as const) : (['dsl', 'hand'] as const)) {
                 const images = batchTensor(data, batchIndices(dataKey, data.count, batch, i), norm);
                 const t0 = performance.now();
-                const r = trainStep(which === 'dsl' ? model : hand, which === 'dsl' ? a : b, [{ images }], Key.fold(Key.key(2), i), opt);
+                const args = [[{ images }], Key.fold(Key.key(2), i), opt] as const;
+                const r = gpu
+                  ? await trainStepAsync(which === 'dsl' ? model : hand, which === 'dsl' ? a : b, ...args)
+                  : trainStep(which === 'dsl' ? model : hand, which === 'dsl' ? a : b, ...args);
                 const took = performance.now() - t0;
                 images.dispose();
                 if (which === 'dsl') {
@@ -227,9 +290,17 @@ for (const backend of f.backends.split(',') as BackendName[]) {
             dslOverhead: method === 'mae' && threads === 1 && handMs !== null ? +(dsl / handMs).toFixed(3) : null,
             peakMB,
             leakedTensorsPerStep: leaked,
+            mfuPercent: peakTflops === null ? null : +((100 * achieved) / (peakTflops * 1000)).toFixed(2),
           };
           rows.push(row);
           process.stderr.write(`${JSON.stringify(row)}\n`);
+          // the peer at the same thread count, right after (its ratio is filled in once every thread count has run)
+          const peer = peerBeside(method, preset, s, threads);
+          if (peer) {
+            row['peerStepMs'] = peer.stepMs;
+            row['peerThreads'] = peer.threads;
+            row['peerGflopPerStep'] = +((peer.flopsPerImage * batch) / 1e9).toFixed(3);
+          }
         } catch (e) {
           // a row that cannot run (the WASM heap holds at most 4 GiB) is reported, not fatal
           const err = wasmOutOfMemory(e, `batch ${batch} in one heap`);
@@ -243,6 +314,19 @@ for (const backend of f.backends.split(',') as BackendName[]) {
   }
 }
 
+// peerRatio: the best PyTorch step (over its thread counts) over tesserae's step, per row
+for (const r of rows) {
+  const k = `${r['method']} ${r['preset']}`;
+  const best = bestPeer(peers.get(k) ?? []);
+  const ms = r['stepMs'];
+  if (best && typeof ms === 'number') {
+    r['peerBestMs'] = best.stepMs;
+    r['peerBestThreads'] = best.threads;
+    r['peerRatio'] = peerRatio(ms, best);
+    r['peerTorch'] = best.torch;
+  } else if (typeof ms === 'number' && torch !== null) r['peerNote'] = peerErrors.get(k) ?? 'not measured';
+}
+
 const header = [
   'method',
   'preset',
@@ -254,13 +338,25 @@ const header = [
   'achieved GFLOP/s',
   `% of numpy (${reference})`,
   'matMul GFLOP/s',
+  'PyTorch ms (same threads)',
+  'PyTorch best ms (threads)',
+  'peer ratio',
+  'PyTorch / tesserae FLOPs',
+  ...(peakTflops === null ? [] : [`MFU % (of ${peakTflops} TFLOP/s)`]),
   'DSL overhead',
   'peak MB',
   'leaked/step',
   'note',
 ];
+const peerFlops = (r: Row): string | number => {
+  const p = r['peerGflopPerStep'];
+  const t = r['gflopPerStep'];
+  return typeof p === 'number' && typeof t === 'number' ? +(p / t).toFixed(4) : '-';
+};
 const md = [
   `Training step, batch ${batch}, median of ${timed} steps after 2 warm-up steps. "% of numpy" is against the fixed yardstick of 190 GFLOP/s (numpy float32 matmul on this machine); numpy 1024^2 matmul measured in this run: ${numpy === null ? 'not available' : `${numpy.toFixed(1)} GFLOP/s`}.`,
+  '',
+  `${peerNote} "peer ratio" is the best PyTorch step time (over its thread counts) divided by tesserae's: 1 is as fast as PyTorch, 0.5 half as fast.`,
   '',
   table(
     header,
@@ -275,10 +371,15 @@ const md = [
       r['achievedGflops'] ?? '-',
       r['percentOfNumpy'] ?? '-',
       r['matmulGflops'] ?? '-',
+      r['peerStepMs'] ?? '-',
+      r['peerBestMs'] === undefined ? '-' : `${(r['peerBestMs'] as number).toFixed(1)} (${r['peerBestThreads']})`,
+      r['peerRatio'] ?? '-',
+      peerFlops(r),
+      ...(peakTflops === null ? [] : [r['mfuPercent'] ?? '-']),
       r['dslOverhead'] ?? '-',
       r['peakMB'] ?? '-',
       r['leakedTensorsPerStep'] ?? '-',
-      r['error'] ?? '',
+      r['error'] ?? r['peerNote'] ?? '',
     ]),
   ),
 ].join('\n');
