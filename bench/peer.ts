@@ -154,8 +154,11 @@ export const parsePeerOutput = (stdout: string): PeerRow => {
 export const bestPeer = (rows: readonly PeerRow[]): PeerRow | null =>
   rows.reduce<PeerRow | null>((a, p) => (a === null || p.stepMs < a.stepMs ? p : a), null);
 
-/** tesserae's speed as a fraction of PyTorch's: the best PyTorch step time over tesserae's (1 is as fast, 0.5 half as fast). */
-export const peerRatio = (tesseraeMs: number, best: PeerRow): number => +(best.stepMs / tesseraeMs).toFixed(3);
+/**
+ * tesserae's step time over the best PyTorch step time, as issue 19 states its targets: 1 is as
+ * fast as PyTorch, 2 twice as slow, below 1 faster.
+ */
+export const peerRatio = (tesseraeMs: number, best: PeerRow): number => +(tesseraeMs / best.stepMs).toFixed(3);
 
 /** Runs peer.py once: one thread count, `steps` timed steps after 2 warm-up steps. */
 export const runPeer = (

@@ -8,8 +8,8 @@
  * The peer (issue 19): the same step written directly in PyTorch (bench/peer.py, built from a
  * configuration derived from the same ModelSpec, its FLOPs counted from the products torch runs)
  * is measured right after tesserae's row at the same thread count, so drift hits both; each row
- * then reports peerRatio, the best PyTorch step time over tesserae's (tesserae's speed as a
- * fraction of PyTorch's: 1 is as fast, 0.5 half as fast). `--peer auto` (default) runs it when a
+ * then reports peerRatio, tesserae's step time over the best PyTorch step time (1 is as fast
+ * as PyTorch, 2 twice as slow; issue 19's targets read in these terms). `--peer auto` (default) runs it when a
  * python that imports torch is found (/usr/bin/python3 first, then python3), `on` requires it,
  * `off` skips it (TESSERAE_PEER_PYTHON names another python to try). `--peak-tflops` adds model FLOP utilisation (achieved / peak) for GPU runs.
  *
@@ -314,7 +314,7 @@ for (const backend of f.backends.split(',') as BackendName[]) {
   }
 }
 
-// peerRatio: the best PyTorch step (over its thread counts) over tesserae's step, per row
+// peerRatio: tesserae's step over the best PyTorch step (over its thread counts), per row
 for (const r of rows) {
   const k = `${r['method']} ${r['preset']}`;
   const best = bestPeer(peers.get(k) ?? []);
@@ -356,7 +356,7 @@ const peerFlops = (r: Row): string | number => {
 const md = [
   `Training step, batch ${batch}, median of ${timed} steps after 2 warm-up steps. "% of numpy" is against the fixed yardstick of 190 GFLOP/s (numpy float32 matmul on this machine); numpy 1024^2 matmul measured in this run: ${numpy === null ? 'not available' : `${numpy.toFixed(1)} GFLOP/s`}.`,
   '',
-  `${peerNote} "peer ratio" is the best PyTorch step time (over its thread counts) divided by tesserae's: 1 is as fast as PyTorch, 0.5 half as fast.`,
+  `${peerNote} "peer ratio" is tesserae's step time divided by the best PyTorch step time (over its thread counts): 1 is as fast as PyTorch, 2 twice as slow.`,
   '',
   table(
     header,

@@ -63,11 +63,11 @@ describe('the PyTorch peer of bench/speed.ts', () => {
     assert.throws(() => parsePeerOutput('{"peer": "other"}\n'), /no measurement/);
   });
 
-  it("peerRatio is the best PyTorch step time over tesserae's, whichever thread count was fastest", () => {
+  it("peerRatio is tesserae's step time over the best PyTorch step time, whichever thread count was fastest", () => {
     const best = bestPeer([row(1, 300), row(2, 1200)])!;
     assert.equal(best.threads, 1);
-    assert.equal(peerRatio(600, best), 0.5);
-    assert.equal(peerRatio(150, best), 2);
+    assert.equal(peerRatio(600, best), 2);
+    assert.equal(peerRatio(150, best), 0.5);
     assert.equal(bestPeer([]), null);
   });
 
