@@ -110,6 +110,10 @@ export const trainFlags: FlagSpec = {
     type: 'string',
     help: "UMD, DiT, MaskDiT: how a class becomes a vector: table (DiT's LabelEmbedder; DiT's default) | table-mlp (a table then a dense trunk; UMD's and MaskDiT's)",
   },
+  'ada-norm': {
+    type: 'string',
+    help: "UMD, DiT, MaskDiT with adaLN: the LayerNorms before each modulation: affine (UMD's reference; UMD's default) | plain (DiT's)",
+  },
   activation: { type: 'string', help: "UMD, DiT, MaskDiT: the blocks' MLP activation: gelu (exact) | gelu-tanh (DiT's default)" },
   embedding: {
     type: 'string',
@@ -169,6 +173,7 @@ const OPTION_FLAGS: Readonly<Record<keyof PresetOptions, string>> = {
   embedding: 'embedding',
   labelEmbedding: 'label-embedding',
   activation: 'activation',
+  adaNorm: 'ada-norm',
 };
 
 /** The flags that write a corruption from the algebra (replacing the preset's). */
@@ -234,6 +239,7 @@ export const specFromFlags = (f: Flags): ModelSpec => {
     ...(given(f, 'embedding') ? { embedding: choice(f, 'embedding', ['timestep-embedder', 'time-emb'] as const) } : {}),
     ...(given(f, 'label-embedding') ? { labelEmbedding: choice(f, 'label-embedding', ['table', 'table-mlp'] as const) } : {}),
     ...(given(f, 'activation') ? { activation: choice(f, 'activation', ['gelu', 'gelu-tanh'] as const) } : {}),
+    ...(given(f, 'ada-norm') ? { adaNorm: choice(f, 'ada-norm', ['plain', 'affine'] as const) } : {}),
   };
   if (frames === undefined && options.tubelet !== undefined)
     throw new ConfigError('--tubelet', options.tubelet, 'applies to video (--frames or video data)');

@@ -16,7 +16,7 @@ import { fold } from '../core/key.js';
 import { tf, type Tensor } from '../core/tf.js';
 import { selfAttention, type SelfAttentionParams } from './attention.js';
 import { applyDense, initDense, type DenseParams } from './dense.js';
-import { layerNormOp } from './layerNorm.js';
+import { layerNormOp, type LayerNormParams } from './layerNorm.js';
 import { mlp, type MlpParams } from './mlp.js';
 import type { Activation } from './ops.js';
 
@@ -111,18 +111,33 @@ export const conditionMlp = (
 export type CondIn = { readonly x: Tensor; readonly c: Tensor };
 
 /** Params of {@link adaLnBlock}. */
-export type AdaLnBlockParams = { readonly ada: DenseParams; readonly attn: SelfAttentionParams; readonly mlp: MlpParams };
+export type AdaLnBlockParams = {
+  readonly ada: DenseParams;
+  readonly attn: SelfAttentionParams;
+  readonly mlp: MlpParams;
+  /** With `affine`: the LayerNorms' own scale and bias, before the modulation. */
+  readonly norm1?: LayerNormParams;
+  readonly norm2?: LayerNormParams;
+};
 
-const modulate = (x: Tensor, shift: Tensor, scale: Tensor): Tensor =>
-  tf.add(tf.mul(layerNormOp(x, null, null, 1e-6), tf.add(tf.expandDims(scale, 1), 1)), tf.expandDims(shift, 1));
+/** LN(x) (1 + scale) + shift; the LayerNorm has its own scale and bias when `norm` is given. */
+const modulate = (x: Tensor, shift: Tensor, scale: Tensor, norm?: LayerNormParams): Tensor =>
+  tf.add(
+    tf.mul(layerNormOp(x, norm?.scale ?? null, norm?.bias ?? null, 1e-6), tf.add(tf.expandDims(scale, 1), 1)),
+    tf.expandDims(shift, 1),
+  );
+
+const affineNorm = (width: number): LayerNormParams => ({ scale: tf.ones([width]), bias: tf.zeros([width]) });
 
 /**
  * The DiT block with adaLN-Zero: (shift, scale, gate) x 2 = dense(SiLU(c)) (zero-initialised),
  * x + gate1 attn(LN(x) (1 + scale1) + shift1), then x + gate2 mlp(LN(x) (1 + scale2) + shift2),
- * LayerNorms without affine parameters.
+ * LayerNorms without affine parameters (DiT's), or with their own scale and bias before the
+ * modulation (`affine: true`: UMD's reference, flax `nn.LayerNorm()`).
  *
  * @example
  * adaLnBlock({ width: 192, heads: 3 })
+ * adaLnBlock({ width: 192, heads: 3, affine: true })
  * @since 0.1.0
  */
 export const adaLnBlock = (cfg: {
@@ -131,6 +146,8 @@ export const adaLnBlock = (cfg: {
   readonly mlpRatio?: number;
   /** The MLP's activation (default exact GELU; DiT: gelu-tanh). */
   readonly activation?: Activation;
+  /** LayerNorms with their own scale and bias (UMD's reference; default false, DiT's). */
+  readonly affine?: boolean;
 }): Layer<AdaLnBlockParams, CondIn, CondIn> => {
   const width = positiveInt('adaLnBlock.width', cfg.width);
   const attn = selfAttention({ width, heads: cfg.heads });
@@ -145,6 +162,7 @@ export const adaLnBlock = (cfg: {
           ada: initDense(fold(key, 'ada'), dc, 6 * width, { kernelInit: zeros, biasInit: zeros }),
           attn: attn.init(fold(key, 'attn'), s.x).params,
           mlp: ff.init(fold(key, 'mlp'), s.x).params,
+          ...(cfg.affine ? { norm1: affineNorm(width), norm2: affineNorm(width) } : {}),
         },
         outSpec: s,
       };
@@ -153,25 +171,32 @@ export const adaLnBlock = (cfg: {
       if (c.shape[0] !== x.shape[0]) throw new ShapeError('adaLnBlock c', `[${x.shape[0]}, Dc]`, c.shape);
       const m = tf.split(applyDense(p.ada, tf.mul(c, tf.sigmoid(c))), 6, 1);
       const [shift1, scale1, gate1, shift2, scale2, gate2] = m as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
-      const x1 = tf.add(x, tf.mul(tf.expandDims(gate1, 1), attn.apply(p.attn, modulate(x, shift1, scale1), subCtx(ctx, 'attn'))));
-      const x2 = tf.add(x1, tf.mul(tf.expandDims(gate2, 1), ff.apply(p.mlp, modulate(x1, shift2, scale2), subCtx(ctx, 'mlp'))));
+      const x1 = tf.add(x, tf.mul(tf.expandDims(gate1, 1), attn.apply(p.attn, modulate(x, shift1, scale1, p.norm1), subCtx(ctx, 'attn'))));
+      const x2 = tf.add(x1, tf.mul(tf.expandDims(gate2, 1), ff.apply(p.mlp, modulate(x1, shift2, scale2, p.norm2), subCtx(ctx, 'mlp'))));
       return { x: x2, c };
     },
   );
 };
 
 /** Params of {@link adaLnFinal}. */
-export type AdaLnFinalParams = { readonly ada: DenseParams; readonly proj: DenseParams };
+export type AdaLnFinalParams = { readonly ada: DenseParams; readonly proj: DenseParams; readonly norm?: LayerNormParams };
 
 /**
  * DiT's final layer: LN(x) (1 + scale) + shift with (shift, scale) = dense(SiLU(c)), then a
- * linear map to `outDim`; both dense layers start at zero.
+ * linear map to `outDim`; both dense layers start at zero. With `affine: true` it is UMD's: the
+ * LayerNorm has its own scale and bias (the decoder's `encoder_norm`), and the projection starts
+ * N(0, 0.02) (its `final_conv`).
  *
  * @example
  * adaLnFinal({ width: 192, outDim: 96 })
+ * adaLnFinal({ width: 192, outDim: 96, affine: true })
  * @since 0.1.0
  */
-export const adaLnFinal = (cfg: { readonly width: number; readonly outDim: number }): Layer<AdaLnFinalParams, CondIn, Tensor> =>
+export const adaLnFinal = (cfg: {
+  readonly width: number;
+  readonly outDim: number;
+  readonly affine?: boolean;
+}): Layer<AdaLnFinalParams, CondIn, Tensor> =>
   layer<AdaLnFinalParams, CondIn, Tensor>(
     'adaLnFinal',
     (key, s) => {
@@ -180,13 +205,14 @@ export const adaLnFinal = (cfg: { readonly width: number; readonly outDim: numbe
       return {
         params: {
           ada: initDense(fold(key, 'ada'), dc, 2 * cfg.width, { kernelInit: zeros, biasInit: zeros }),
-          proj: initDense(fold(key, 'proj'), cfg.width, cfg.outDim, { kernelInit: zeros, biasInit: zeros }),
+          proj: initDense(fold(key, 'proj'), cfg.width, cfg.outDim, { kernelInit: cfg.affine ? normalInit(0.02) : zeros, biasInit: zeros }),
+          ...(cfg.affine ? { norm: affineNorm(cfg.width) } : {}),
         },
         outSpec: spec([xs[0]!, xs[1]!, cfg.outDim]),
       };
     },
     (p, { x, c }) => {
       const [shift, scale] = tf.split(applyDense(p.ada, tf.mul(c, tf.sigmoid(c))), 2, 1) as [Tensor, Tensor];
-      return applyDense(p.proj, modulate(x, shift, scale));
+      return applyDense(p.proj, modulate(x, shift, scale, p.norm));
     },
   );

@@ -127,7 +127,7 @@ export const buildNetwork = (spec: NetworkSpec, grid: Grid, targets: readonly Ta
   if (e.conditioning === 'none') {
     if (e.classes !== undefined)
       throw new ConfigError('network.encoder.classes', e.classes, 'class labels need a conditioned encoder (adaln or token)');
-    for (const field of ['labelEmbedding', 'activation'] as const)
+    for (const field of ['labelEmbedding', 'activation', 'adaNorm'] as const)
       if (e[field] !== undefined)
         throw new ConfigError(`network.encoder.${field}`, e[field], 'applies to conditioned encoders (adaln or token) only');
     if (e.embedding !== undefined)
@@ -206,6 +206,12 @@ export const buildNetwork = (spec: NetworkSpec, grid: Grid, targets: readonly Ta
   }
   if (d.kind !== 'mask-token' && d.kind !== 'none')
     throw new ConfigError('network.decoder.kind', d.kind, 'a conditioned encoder (adaln or token) takes a mask-token decoder or none');
+  if (e.adaNorm !== undefined && e.conditioning !== 'adaln')
+    throw new ConfigError(
+      'network.encoder.adaNorm',
+      e.adaNorm,
+      `applies to adaLN blocks; this encoder is conditioned by ${e.conditioning}`,
+    );
   if (e.clsInit !== 'zeros')
     throw new ConfigError('network.encoder.clsInit', e.clsInit, 'a conditioned encoder starts its CLS tokens at zeros');
   const image = inputShape(grid);
@@ -226,6 +232,7 @@ export const buildNetwork = (spec: NetworkSpec, grid: Grid, targets: readonly Ta
     ...(e.embedding === undefined ? {} : { embedding: e.embedding }),
     ...(e.labelEmbedding === undefined ? {} : { labelEmbedding: e.labelEmbedding }),
     ...(e.activation === undefined ? {} : { activation: e.activation }),
+    ...(e.adaNorm === undefined ? {} : { adaNorm: e.adaNorm }),
     heads,
   });
   const layer = net as unknown as Layer<Params, NetworkIn, NetworkOut>;

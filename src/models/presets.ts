@@ -7,7 +7,8 @@
  *
  * The rules reproduce 0.1.0's presets exactly (a regression test holds them to the 0.1.0
  * checkpoints), except where a method's reference code differs and the option that restores
- * 0.1.0 is named: UMD embeds t as its reference does (`embedding: 'timestep-embedder'` gives 0.1.0's);
+ * 0.1.0 is named: UMD embeds t as its reference does and has its affine LayerNorms
+ * (`embedding: 'timestep-embedder', adaNorm: 'plain'` give 0.1.0's);
  * DiT has its reference's linear schedule, fixed sin-cos positions, plain label table and tanh
  * GELU (`schedule: Schedule.cosine(), pos: 'learned', labelEmbedding: 'table-mlp', activation:
  * 'gelu'` give 0.1.0's). {@link fromLegacy} reads the `method` + `model` metadata of 0.1.0
@@ -175,6 +176,8 @@ export interface PresetOptions {
   readonly labelEmbedding?: 'table' | 'table-mlp';
   /** The blocks' MLP activation (DiT default `gelu-tanh`, its reference's; UMD and MaskDiT `gelu`). */
   readonly activation?: Activation;
+  /** adaLN's LayerNorms (UMD default `affine`, its reference's; DiT and MaskDiT `plain`). */
+  readonly adaNorm?: 'plain' | 'affine';
 }
 
 const COMMON = ['image', 'tubelet', 'maskKind'] as const;
@@ -201,9 +204,10 @@ export const methodOptions: Readonly<Record<MethodName, readonly (keyof PresetOp
     'embedding',
     'labelEmbedding',
     'activation',
+    'adaNorm',
   ],
-  maskdit: [...COMMON, 'maskRatio', 'schedule', 'conditioning', 'pos', 'embedding', 'labelEmbedding', 'activation'],
-  dit: [...COMMON, 'schedule', 'conditioning', 'pos', 'embedding', 'labelEmbedding', 'activation'],
+  maskdit: [...COMMON, 'maskRatio', 'schedule', 'conditioning', 'pos', 'embedding', 'labelEmbedding', 'activation', 'adaNorm'],
+  dit: [...COMMON, 'schedule', 'conditioning', 'pos', 'embedding', 'labelEmbedding', 'activation', 'adaNorm'],
 };
 
 const own = <T>(table: Readonly<Record<string, T>>, k: string): T | undefined =>
@@ -416,7 +420,9 @@ export const presetSpec = (method: MethodName, name: string, o: PresetOptions = 
       // DiT's reference: a plain label table and tanh GELU
       const labelEmbedding = o.labelEmbedding ?? (method === 'dit' ? 'table' : undefined);
       const activation = o.activation ?? (method === 'dit' ? 'gelu-tanh' : undefined);
-      const extra = defined({ embedding, labelEmbedding, activation });
+      // UMD's reference: affine LayerNorms before the modulations (with adaLN only)
+      const adaNorm = o.adaNorm ?? (method === 'umd' && (o.conditioning ?? 'adaln') === 'adaln' ? 'affine' : undefined);
+      const extra = defined({ embedding, labelEmbedding, activation, adaNorm });
       return withLabel({ ...s, network: { ...s.network, encoder: { ...s.network.encoder, ...extra } } });
     }
   }

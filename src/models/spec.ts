@@ -46,6 +46,8 @@ export interface EncoderSpec extends VitSize {
   readonly labelEmbedding?: 'table' | 'table-mlp';
   /** Conditioned encoders: the blocks' MLP activation, `gelu` (absent: exact) or `gelu-tanh` (DiT's). */
   readonly activation?: Activation;
+  /** adaLN encoders: the LayerNorms before each modulation, `plain` (absent: DiT's) or `affine` (UMD's reference). See {@link condAe}. */
+  readonly adaNorm?: 'plain' | 'affine';
 }
 
 /**
@@ -166,6 +168,7 @@ export const decodeEncoder = (path: string, v: unknown): EncoderSpec => {
     'embedding',
     'labelEmbedding',
     'activation',
+    'adaNorm',
   ]);
   return {
     ...decodeVitSize(path, o, 1),
@@ -178,6 +181,7 @@ export const decodeEncoder = (path: string, v: unknown): EncoderSpec => {
     ...optional(o, path, 'embedding', (p, x) => choice(p, x, ['timestep-embedder', 'time-emb'] as const)),
     ...optional(o, path, 'labelEmbedding', (p, x) => choice(p, x, ['table', 'table-mlp'] as const)),
     ...optional(o, path, 'activation', (p, x) => choice(p, x, ['gelu', 'gelu-tanh'] as const)),
+    ...optional(o, path, 'adaNorm', (p, x) => choice(p, x, ['plain', 'affine'] as const)),
   };
 };
 

@@ -77,6 +77,13 @@ export interface CondAeConfig {
   readonly labelEmbedding?: 'table' | 'table-mlp';
   /** The blocks' MLP activation: exact GELU (default) or DiT's tanh approximation. */
   readonly activation?: Activation;
+  /**
+   * adaLN: the LayerNorms before each modulation, `plain` (the default: no affine parameters,
+   * DiT's, and a zero-initialised final projection) or `affine` (UMD's reference: flax's
+   * `nn.LayerNorm()` in every block and before the final modulation, the final projection
+   * N(0, 0.02)).
+   */
+  readonly adaNorm?: 'plain' | 'affine';
 }
 
 /** Params of a trunk's blocks (adaLN-Zero or plain ViT blocks). */
@@ -175,12 +182,14 @@ export const condAe = (cfg: CondAeConfig): CondAe => {
         };
   const act = cfg.activation === undefined ? {} : { activation: cfg.activation };
   const block = (w: number, heads: number, ratio?: number) =>
-    adaln ? adaLnBlock({ width: w, heads, mlpRatio: ratio ?? 4, ...act }) : vitBlock({ width: w, heads, mlpRatio: ratio ?? 4, ...act });
+    adaln
+      ? adaLnBlock({ width: w, heads, mlpRatio: ratio ?? 4, ...act, affine: cfg.adaNorm === 'affine' })
+      : vitBlock({ width: w, heads, mlpRatio: ratio ?? 4, ...act });
   const encBlocks = Array.from({ length: positiveInt('encoder.depth', cfg.encoder.depth) }, () =>
     block(d, cfg.encoder.heads, cfg.encoder.mlpRatio),
   );
   const decBlocks = Array.from({ length: decDepth }, () => block(dd, cfg.decoder.heads, cfg.decoder.mlpRatio));
-  const final = adaln ? adaLnFinal({ width: dd, outDim }) : null;
+  const final = adaln ? adaLnFinal({ width: dd, outDim, affine: cfg.adaNorm === 'affine' }) : null;
   const posTable = (w: number): Tensor => (pos === 'sincos' ? tf.tensor(sincosTable(tokenGrid(g), w), [1, l, w]) : tf.zeros([1, l, w]));
 
   /** Runs blocks on tokens with the condition: adaLN blocks read c; token mode prepends dense(c) and drops it after. */

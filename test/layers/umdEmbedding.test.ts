@@ -14,6 +14,7 @@ import {
   disposeParams,
   flatten,
   lecunNormal,
+  adaLnFinal,
   timestepEmbedding,
   timestepFeatures,
   umdTimeFeatures,
@@ -110,5 +111,60 @@ describe("UMD's condition embedding", () => {
       () => buildModel({ ...mae, network: { ...mae.network, encoder: { ...mae.network.encoder, embedding: 'time-emb' } } }),
       (e: unknown) => e instanceof ConfigError && e.field === 'network.encoder.embedding',
     );
+  });
+
+  it("adaNorm 'affine': UMD's LayerNorms with their own scale and bias before every modulation, and its final projection N(0, 0.02)", () => {
+    const shapes = (s: ModelSpec) => {
+      const p = buildModel(s).init(Key.key(0), { images: spec([-1, 32, 32, 3]) }).params;
+      const out = Object.fromEntries(flatten(p).map(([k, t]) => [k, t]));
+      const std = (k: string) => {
+        const v = Array.from(out[k]!.dataSync());
+        return Math.sqrt(v.reduce((a, b) => a + b * b, 0) / v.length);
+      };
+      const r = {
+        keys: Object.keys(out),
+        projStd: std('decoder.final.proj.kernel'),
+      };
+      disposeParams(p);
+      return r;
+    };
+    const umd = presetSpec('umd', 'micro/4');
+    assert.equal(umd.network.encoder.adaNorm, 'affine');
+    const a = shapes(umd);
+    for (const k of [
+      'encoder.blocks.0.norm1.scale',
+      'encoder.blocks.3.norm2.bias',
+      'decoder.blocks.1.norm1.scale',
+      'decoder.final.norm.scale',
+    ])
+      assert.ok(a.keys.includes(k), k);
+    assert.ok(Math.abs(a.projStd - 0.02) < 0.002, `final projection std ${a.projStd}`);
+    const plain = shapes(presetSpec('umd', 'micro/4', { adaNorm: 'plain' }));
+    assert.ok(!plain.keys.some((k) => /norm[12]\.|final\.norm\./.test(k)));
+    assert.equal(plain.projStd, 0);
+    assert.equal(presetSpec('umd', 'micro/4', { conditioning: 'token' }).network.encoder.adaNorm, undefined);
+    const token = presetSpec('umd', 'micro/4', { conditioning: 'token' });
+    assert.throws(
+      () => buildModel({ ...token, network: { ...token.network, encoder: { ...token.network.encoder, adaNorm: 'affine' } } }),
+      (e: unknown) => e instanceof ConfigError && e.field === 'network.encoder.adaNorm',
+    );
+  });
+
+  it("adaLnFinal's affine LayerNorm scales before the projection: out - bias doubles with scale 2", () => {
+    noLeak(() => {
+      const x = tf.randomNormal([2, 3, 8], 0, 1, 'float32', 7);
+      const c = tf.randomNormal([2, 8], 0, 1, 'float32', 8);
+      const affine = adaLnFinal({ width: 8, outDim: 4, affine: true });
+      const plain = adaLnFinal({ width: 8, outDim: 4 });
+      const { params } = affine.init(Key.key(4), { x: spec([-1, 3, 8]), c: spec([-1, 8]) });
+      const scaled = { ...params, norm: { scale: tf.fill([8], 2), bias: tf.zeros([8]) } };
+      const a = affine.apply(scaled, { x, c }, ctx(Key.key(0)));
+      const b = plain.apply({ ada: params.ada, proj: params.proj }, { x, c }, ctx(Key.key(0)));
+      const bias = params.proj.bias;
+      const [lhs, rhs] = tf.tidy(() => [Array.from(tf.sub(a, bias).dataSync()), Array.from(tf.mul(tf.sub(b, bias), 2).dataSync())]);
+      assertClose(lhs!, rhs!, 1e-5);
+      tf.dispose([x, c, a, b, scaled.norm.scale, scaled.norm.bias]);
+      disposeParams(params);
+    });
   });
 });

@@ -98,12 +98,12 @@ describe('the presets are those of 0.1.0', () => {
     for (const [m, p, old] of legacy) {
       // UMD now embeds t as its reference does; embedding 'timestep-embedder' is 0.1.0's UMD exactly
       // DiT now follows DiT's reference; these options are 0.1.0's DiT
+      const umd01 = { embedding: 'timestep-embedder', adaNorm: 'plain' } as const;
       const dit01 = { schedule: Schedule.cosine(), pos: 'learned', labelEmbedding: 'table-mlp', activation: 'gelu' } as const;
-      const { label, ...now } = presetSpec(m, p, m === 'umd' ? { embedding: 'timestep-embedder' } : m === 'dit' ? dit01 : {});
+      const { label, ...now } = presetSpec(m, p, m === 'umd' ? umd01 : m === 'dit' ? dit01 : {});
       assert.equal(label, `${m} ${p}`);
       const expected = JSON.parse(JSON.stringify(fromLegacy(old))) as ModelSpec;
-      const named =
-        m === 'umd' ? { embedding: 'timestep-embedder' } : m === 'dit' ? { labelEmbedding: 'table-mlp', activation: 'gelu' } : {};
+      const named = m === 'umd' ? umd01 : m === 'dit' ? { labelEmbedding: 'table-mlp', activation: 'gelu' } : {};
       const withField = { ...expected, network: { ...expected.network, encoder: { ...expected.network.encoder, ...named } } };
       assert.deepEqual(JSON.parse(JSON.stringify(now)), withField, `${m} ${p}`);
       if (m === 'umd') assert.equal(presetSpec(m, p).network.encoder.embedding, 'time-emb', p);
