@@ -47,6 +47,11 @@ const flags: FlagSpec = {
   },
   epochs: { type: 'string', default: '50', help: 'linear probe epochs' },
   'finetune-steps': { type: 'string', default: '200', help: 'fine-tuning steps' },
+  'finetune-lr': {
+    type: 'string',
+    default: '1e-3',
+    help: 'fine-tuning base lr (lr = base * 64 / 256, warmed up over a tenth of the steps)',
+  },
   'layer-decay': { type: 'string', default: '0.75', help: 'fine-tuning layer-wise lr decay' },
   'psnr-images': { type: 'string', default: '64', help: 'held-out images for the PSNR (0 skips it)' },
   weights: { type: 'string', default: 'auto', help: 'auto (EMA when present) | ema | params' },
@@ -123,6 +128,7 @@ export const evalCommand: Command = {
         linear: { epochs: integer(f, 'epochs', 1) },
         finetune: {
           steps: integer(f, 'finetune-steps', 1),
+          baseLr: num(f, 'finetune-lr'),
           layerDecay: num(f, 'layer-decay'),
           onStep: (i) => {
             if (i.step % 20 === 0 || i.step === i.steps)

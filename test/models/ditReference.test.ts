@@ -87,4 +87,14 @@ describe("DiT's preset follows DiT's reference", () => {
       (e: unknown) => e instanceof ConfigError && e.field === 'network.encoder.activation',
     );
   });
+
+  it("UMD's DiT baseline is the UMD preset without its clean share or mask: one unmasked noised branch on UMD's network", () => {
+    const s = presetSpec('umd', 'micro/4', { cleanShare: 0, noisedRatio: 0 });
+    assert.deepEqual(
+      s.corruption.branches.map((b) => [b.name, b.weight, b.branch.mask.kind, b.branch.noise.placement]),
+      [['noised', 1, 'none', 'all']],
+    );
+    assert.deepEqual(s.network, presetSpec('umd', 'micro/4').network);
+    assert.equal(scheduleOf(s.corruption)?.kind, 'cosine');
+  });
 });
