@@ -26,6 +26,8 @@ import {
   type SharedTrain,
 } from './compareSteps.js';
 import { table } from './table.js';
+import { packageVersion } from './version.js';
+import { scheduleOf } from '../corruption/questions.js';
 
 /** What the representations table shows beside the methods: the probes on raw pixels, and each method's fine-tuned accuracy. */
 export interface Baselines {
@@ -230,6 +232,33 @@ export interface ReportData {
   readonly classes: number;
 }
 
+/**
+ * One line per method saying which version of it the tables used: tesserae's version and the
+ * choices where the methods' reference codes differ (docs/guides/reference-code.md), read from
+ * the spec each method trained, so a later change of a preset's defaults cannot be mistaken
+ * for these results.
+ */
+export const versionLines = (specs: MethodSpecs, version: string): string[] =>
+  specs.map(([method, s]) => {
+    const e = s.network.encoder;
+    const sched = scheduleOf(s.corruption);
+    const conditioned = e.conditioning !== 'none';
+    const parts = [
+      sched ? `schedule ${sched.kind}${sched.rho === 1 ? '' : ` rho ${sched.rho} on ${sched.rhoOn}`}` : 'no noise',
+      `positions ${e.pos}`,
+      ...(conditioned
+        ? [
+            `time embedding ${e.embedding ?? 'timestep-embedder'}`,
+            `label embedding ${e.labelEmbedding ?? 'table-mlp'}`,
+            `MLP ${e.activation ?? 'gelu'}`,
+            ...(e.conditioning === 'adaln' ? [`adaLN norms ${e.adaNorm ?? 'plain'}`] : [`conditioning ${e.conditioning}`]),
+          ]
+        : []),
+      `decoder ${s.network.decoder.kind}`,
+    ];
+    return `- ${method} (${s.label ?? method}), tesserae ${version}: ${parts.join(', ')}`;
+  });
+
 /** `results.md`: the command, the machine, the setup, the tables and the pictures. */
 export const resultsMarkdown = (
   o: ReportData & {
@@ -247,6 +276,8 @@ export const resultsMarkdown = (
     /** Null when nothing was generated (then `genRows` is empty). */
     readonly generation: GenerationText | null;
     readonly curveRows: readonly ReportRow[];
+    /** {@link versionLines}. */
+    readonly versions: readonly string[];
   },
 ): string => {
   const g = o.generation;
@@ -258,6 +289,10 @@ export const resultsMarkdown = (
     `Date: ${new Date().toISOString().slice(0, 10)}; wall time ${o.wall}`,
     '',
     `Every method: preset ${o.preset}, ${o.base.steps} steps of ${o.base.batch * o.base.accum} images, base lr ${o.base.baseLr}, seed ${o.seed}; ${o.count} training and ${o.held} held-out ${o.dataName} images (${o.classes} classes)${o.probeCount !== undefined && o.probeCount < o.count ? `; the frozen-feature probes fit on a stratified seeded ${o.probeCount} of the training images and are scored on all ${o.held} held-out ones` : ''}. Probes read frozen features of the clean, unmasked image (t = 0 and the null class for conditioned models): each method's own representation unless --pool says otherwise, the CLS token for MAE and DiffMAE, the mean of the 4 CLS tokens for UMD (the paper's), the mean of the patch tokens for DiT, which has no CLS token.`,
+    '',
+    'Versions of the methods (the choices where their reference codes differ; docs/guides/reference-code.md):',
+    '',
+    ...o.versions,
     '',
     '## Representations (final checkpoint)',
     '',
@@ -378,6 +413,7 @@ export const writeReport = (
         ? null
         : { ...o.generationSettings, referenceAccuracy: generation.referenceAccuracy, generating: o.generating },
     curveRows: curveRows(curves),
+    versions: versionLines(o.specs, packageVersion()),
   });
   writeFileAtomic(join(o.report, 'results.md'), md);
   const summary: CompareSummary = {

@@ -261,6 +261,12 @@ describe('tesserae compare', () => {
     assert.match(md, /\| method \| steps \| features \| ridge 2-shot \| linear probe \| k-NN \| PSNR \| SSIM \|/);
     assert.match(md, /\| random init \(mae encoder\) \| 0 \|/);
     assert.match(md, /\| umd \| \d+\.\d% \| \d+\.\d+ \| \d\.\d{3} \|/);
+    // which version of each method the tables used, read from the specs they trained
+    assert.match(md, /^- mae \(mae micro\/4\), tesserae \d+\.\d+\.\d+: no noise, positions sincos, decoder mask-token$/m);
+    assert.match(
+      md,
+      /^- umd \(umd micro\/4\), tesserae \d+\.\d+\.\d+: schedule cosine, positions learned, time embedding time-emb, label embedding table-mlp, MLP gelu, adaLN norms affine, decoder mask-token$/m,
+    );
     const j = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { curves: { method: string; step: number }[] };
     assert.deepEqual(
       j.curves.map((c) => `${c.method}@${c.step}`),
